@@ -1,0 +1,1 @@
+"""The small kernel every plugin meets: settings, plugins, runtime, errors, HTTP helpers."""

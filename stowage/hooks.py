@@ -1,0 +1,192 @@
+"""Every Stowage hookspec, grouped by the phase in which it fires.
+
+Plugins implement hooks with the ``hookimpl`` marker exported here::
+
+    from stowage.hooks import hookimpl
+
+    @hookimpl
+    def stowage_startup(runtime):
+        ...
+
+Contract rules that hold for every hook:
+
+* Arguments may be added in later releases, never removed or renamed; pluggy only passes the
+  arguments an implementation names, so implementations keep working.
+* Hooks may be plain functions or ``async def`` coroutines. The core never calls a hook through
+  pluggy's own result handling: ``stowage.core.hookcall`` awaits each result, and for
+  ``firstresult`` hooks (the *resolvers*) it moves on to the next implementation when an awaited
+  result is ``None``.
+* A resolver returns ``None`` for input that is not its own, and raises a typed error from
+  ``stowage.core.errors`` for input it owns and rejects.
+* Built-in defaults are registered with ``trylast=True`` so third-party plugins override them
+  without ordering tricks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+    from collections.abc import Sequence
+
+    from stowage.core.config import Settings
+    from stowage.core.runtime import Runtime
+
+PROJECT_NAME = "stowage"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+
+# --- Phase 1: configuration -------------------------------------------------------------------
+
+
+@hookspec
+def stowage_settings_validators() -> Sequence[Any]:  # type: ignore[empty-body]
+    """Contribute Dynaconf validators for the plugin's own ``plugins.<name>`` section.
+
+    When: once, while settings load, before anything opens.
+    Returns: a sequence of ``dynaconf.Validator`` objects. Their names must start with
+    ``plugins.<your plugin name>.``; a failing validator stops start-up with the key named.
+    """
+
+
+# --- Phase 2: persistence ---------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def stowage_store(settings: Settings) -> Any:
+    """Return the Store for ``settings.db.driver``, or ``None`` when the driver is not yours.
+
+    When: once per Runtime, after validation, before migrations.
+    Arguments: ``settings`` — the validated ``stowage.core.config.Settings``.
+    Returns: an object implementing ``stowage.core.store.Store`` (not yet opened).
+    """
+
+
+@hookspec
+def stowage_migrations() -> Any:
+    """Contribute this plugin's ordered, append-only schema migrations.
+
+    When: at every start-up (``serve``, ``create-admin``, ``quickstart``, ``migrate``), after the
+    store opens and before anything reads from it.
+    Returns: a ``stowage.core.store.MigrationSet`` (plugin name + ordered list of
+    ``Migration(version, name, sql)``), or ``None``. The core schema is contributed by the sqlite
+    plugin and recorded in ``schema_migrations``; every other plugin's migrations are recorded in
+    ``plugin_migrations`` under the plugin name. A shipped migration is never edited.
+    """
+
+
+# --- Phase 3: runtime services ----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def stowage_storage_driver(backend: Any) -> Any:
+    """Return a storage driver for a backend entry whose ``type`` is yours, else ``None``.
+
+    When: whenever the backend registry (re)builds an entry: at start-up and on live changes.
+    Arguments: ``backend`` — a ``stowage.core.backends.BackendSpec`` (id, type, endpoint, region,
+    path_style, access_key, secret_key).
+    Returns: an object implementing ``stowage.core.driver.StorageDriver``.
+    """
+
+
+@hookspec(firstresult=True)
+def stowage_authenticate(request: Any, runtime: Runtime) -> Any:
+    """Return an ``Identity`` for a dashboard request, or ``None`` when you cannot identify it.
+
+    When: once per dashboard request under ``/api`` before role gates run.
+    Arguments: ``request`` — the Quart request; ``runtime`` — the Runtime.
+    Returns: ``stowage.core.identity.Identity`` or ``None`` (anonymous so far; the next
+    implementation is asked).
+    """
+
+
+@hookspec(firstresult=True)
+def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> Any:
+    """Resolve an access key id presented to the S3 proxy to a virtual credential.
+
+    When: for every signed proxy request whose key is not in the credential cache.
+    Returns: ``stowage.core.credentials.VirtualCredential`` or ``None`` (not yours).
+    """
+
+
+@hookspec(firstresult=True)
+def stowage_audit_sample(event: Any, runtime: Runtime) -> Any:
+    """Decide whether an audit event is recorded.
+
+    When: once per audit event, before it is queued.
+    Arguments: ``event`` — a ``stowage.core.audit.AuditEvent``.
+    Returns: ``True`` (record), ``False`` (drop), or ``None`` (no opinion; ask the next). The
+    built-in default applies ``audit.sampling.*`` and is registered ``trylast``.
+    """
+
+
+@hookspec
+def stowage_audit_export(events: Sequence[Any], runtime: Runtime) -> None:
+    """Receive each batch of audit events after it is committed to the store.
+
+    When: after every successful batch commit of the audit writer, in commit order.
+    Arguments: ``events`` — the committed ``AuditEvent`` records (read-only).
+    Returns: nothing. An exception is logged and never affects the batch or other exporters.
+    """
+
+
+@hookspec(firstresult=True)
+def stowage_share_resolve(code: str, runtime: Runtime) -> Any:
+    """Resolve a public share code to a ``stowage.core.shares.Share``.
+
+    When: on every public ``/s/<code>`` request.
+    Returns: a share, or ``None`` when the code is not yours (the built-in store lookup is
+    registered ``trylast``).
+    """
+
+
+@hookspec(firstresult=True)
+def stowage_quota_limits(backend_id: str, bucket: str, runtime: Runtime) -> Any:
+    """Return ``(soft_bytes, hard_bytes)`` for a bucket, or ``None`` when you have no limit source.
+
+    When: on each quota check and scan. The built-in store source is registered ``trylast``.
+    """
+
+
+# --- Phase 4: HTTP surface and lifecycle ------------------------------------------------------
+
+
+@hookspec
+def stowage_blueprints(runtime: Runtime) -> Any:
+    """Return Quart blueprints to mount on the dashboard listener (a list, one, or ``None``).
+
+    When: once per Runtime while the dashboard app is built.
+    """
+
+
+@hookspec
+def stowage_startup(runtime: Runtime) -> None:
+    """Open what the plugin owns and start its background tasks.
+
+    When: once per Runtime, after migrations and before the listeners accept connections.
+    Implementations run in plugin registration order; an exception stops start-up.
+    """
+
+
+@hookspec
+def stowage_shutdown(runtime: Runtime) -> None:
+    """Stop background tasks and close what the plugin owns.
+
+    When: once, after the listeners drained and before the store closes. Runs in reverse
+    registration order; exceptions are logged and the remaining implementations still run.
+    """
+
+
+@hookspec
+def stowage_cli_commands() -> Any:
+    """Contribute extra ``stowage`` subcommands.
+
+    When: when the CLI builds its parser.
+    Returns: a list of ``stowage.core.cli.Command`` (name, help, add_arguments, run).
+    """

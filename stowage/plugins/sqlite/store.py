@@ -1,0 +1,73 @@
+"""``SqliteStore``: the ``stowage.core.store.Store`` for ``db.driver: sqlite``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from stowage.core.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
+from stowage.plugins.sqlite import backup as _backup
+from stowage.plugins.sqlite import runner
+from stowage.plugins.sqlite.connection import READER_POOL_SIZE, SqliteDatabase, connect
+
+__all__ = ["SqliteStore"]
+
+
+class SqliteStore:
+    """One SQLite file (plus its ``-wal``/``-shm``) in WAL mode, with migrations and backups.
+
+    ``path`` is made absolute against the current directory when the store is built (DB-1);
+    its parent directory must already exist when the store opens.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, readers: int = READER_POOL_SIZE) -> None:
+        self.path = Path(os.path.abspath(os.fspath(path)))
+        self._readers = readers
+        self._db: SqliteDatabase | None = None
+
+    def __repr__(self) -> str:
+        state = "open" if self._db is not None else "closed"
+        return f"SqliteStore({str(self.path)!r}, {state})"
+
+    @property
+    def db(self) -> Database:
+        """The open database; raises StoreError before ``open()`` or after ``close()``."""
+        return self._database()
+
+    def _database(self) -> SqliteDatabase:
+        if self._db is None:
+            raise StoreError(f"sqlite: database {self.path} is not open")
+        return self._db
+
+    async def open(self) -> None:
+        """Open the writer (creating the file and switching it to WAL); readers open on demand."""
+        if self._db is not None:
+            return
+        writer = await connect(self.path, reader=False)
+        self._db = SqliteDatabase(self.path, writer, pool_size=self._readers)
+
+    async def close(self) -> None:
+        """Close every connection; later calls do nothing."""
+        db, self._db = self._db, None
+        if db is not None:
+            await db.close()
+
+    async def apply_migrations(self, sets: Sequence[MigrationSet]) -> list[AppliedMigration]:
+        """Apply pending migrations (see ``runner.apply_migrations``)."""
+        return await runner.apply_migrations(self._database(), sets)
+
+    async def migration_status(self, sets: Sequence[MigrationSet]) -> list[MigrationStatus]:
+        """Applied, pending and unknown migrations per set; changes nothing."""
+        return await runner.migration_status(self._database(), sets)
+
+    async def backup(self, dest: Path, *, force: bool = False) -> None:
+        """Consistent snapshot into ``dest`` (works whether or not this store is open)."""
+        await _backup.backup(self.path, dest, force=force)
+
+    def db_bytes(self) -> int:
+        """Size of the main database file (WAL/SHM excluded); 0 when it does not exist."""
+        try:
+            return os.path.getsize(self.path)
+        except FileNotFoundError:
+            return 0
