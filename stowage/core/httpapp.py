@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from quart import Quart, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from stowage.core.authz import api_guard
 from stowage.core.errors import ApiError
 from stowage.core.ids import new_request_id
 
@@ -78,6 +79,7 @@ def create_app(runtime: Runtime, blueprints: list[Any]) -> Quart:
         g.is_https = runtime.trusted_proxies.is_https(
             peer, request.scheme, request.headers.get("X-Forwarded-Proto")
         )
+        await api_guard(runtime)
 
     @app.after_request
     async def _finish(response: Response) -> Response:

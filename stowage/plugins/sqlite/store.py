@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from stowage.core.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
 from stowage.plugins.sqlite import backup as _backup
@@ -25,6 +27,7 @@ class SqliteStore:
         self.path = Path(os.path.abspath(os.fspath(path)))
         self._readers = readers
         self._db: SqliteDatabase | None = None
+        self._areas: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         state = "open" if self._db is not None else "closed"
@@ -71,3 +74,50 @@ class SqliteStore:
             return os.path.getsize(self.path)
         except FileNotFoundError:
             return 0
+
+    # --- per-area repositories (users, sessions, audit, …), each in its own module ------------
+
+    def _area(self, name: str) -> Any:
+        """The repository for one area, built on first use over the open database."""
+        repo = self._areas.get(name)
+        if repo is None:
+            module = importlib.import_module(f"stowage.plugins.sqlite.{name}")
+            repo = module.REPOSITORY(self)
+            self._areas[name] = repo
+        return repo
+
+    @property
+    def users(self) -> Any:
+        return self._area("users")
+
+    @property
+    def sessions(self) -> Any:
+        return self._area("sessions")
+
+    @property
+    def audit(self) -> Any:
+        return self._area("audit")
+
+    @property
+    def backends(self) -> Any:
+        return self._area("backends")
+
+    @property
+    def credentials(self) -> Any:
+        return self._area("credentials")
+
+    @property
+    def anonymous(self) -> Any:
+        return self._area("anonymous")
+
+    @property
+    def shares(self) -> Any:
+        return self._area("shares")
+
+    @property
+    def quotas(self) -> Any:
+        return self._area("quotas")
+
+    @property
+    def cors(self) -> Any:
+        return self._area("cors")
