@@ -8,12 +8,14 @@ import types
 import aiohttp
 from quart import Blueprint
 
+from stowage.core.authz import public
 from stowage.hooks import hookimpl
 
 failing = Blueprint("failing", __name__)
 
 
 @failing.get("/api/explode")
+@public
 async def explode():
     raise RuntimeError("secret detail that must not leak")
 
@@ -113,3 +115,17 @@ async def test_trusted_proxy_controls_effective_client_address(stowage_factory) 
             async with http.get(stowage.dashboard_url + "/probe", headers=headers) as response:
                 assert response.status == 200
         assert seen[-1] == expected
+
+
+async def test_api_routes_require_authentication_unless_public(stowage_factory) -> None:
+    guarded = Blueprint("guarded", __name__)
+
+    @guarded.get("/api/private")
+    async def private():
+        return {"secret": True}
+
+    plugin = types.SimpleNamespace(stowage_blueprints=hookimpl(lambda runtime: guarded))
+    async with stowage_factory(plugins=[("guarded", plugin)]) as stowage, aiohttp.ClientSession() as http:
+        async with http.get(stowage.dashboard_url + "/api/private") as response:
+            assert response.status == 401
+            assert (await response.json())["error"]["code"] == "unauthorized"
