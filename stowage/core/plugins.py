@@ -37,6 +37,13 @@ __all__ = [
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("sqlite", "stowage.plugins.sqlite"),
     ("core_api", "stowage.plugins.core_api"),
+    ("audit", "stowage.plugins.audit"),
+    ("auth_local", "stowage.plugins.auth_local"),
+    ("s3v4", "stowage.plugins.s3v4"),
+    ("backends", "stowage.plugins.backends"),
+    ("quotas", "stowage.plugins.quotas"),
+    ("shares", "stowage.plugins.shares"),
+    ("s3proxy", "stowage.plugins.s3proxy"),
 )
 
 #: Built-ins that cannot be disabled (the store plugin is essential for its own driver).

@@ -1,0 +1,1 @@
+"""Built-in `auth_local` plugin (being built)."""

@@ -1,0 +1,1 @@
+"""Built-in `quotas` plugin (being built)."""

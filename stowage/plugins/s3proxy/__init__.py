@@ -1,0 +1,1 @@
+"""The S3 SigV4 proxy built-in plugin."""

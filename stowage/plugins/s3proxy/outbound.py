@@ -1,0 +1,267 @@
+"""The request the proxy sends upstream and the response headers it passes back (SPEC PROXY-13..15, 17).
+
+:class:`UpstreamSigner` (one per backend) builds a path-style URL under the endpoint's base path,
+filters the tenant's headers and signs the result with the backend's admin key (SigV4 header auth,
+service ``s3``, ``x-amz-content-sha256: UNSIGNED-PAYLOAD``). Header decisions beyond PROXY-14's list:
+
+* passed: ``x-amz-checksum-*`` (the upstream verifies what we cannot, e.g. crc32c, and GetObject's
+  ``x-amz-checksum-mode``) and ``x-amz-copy-source-if-*`` (conditional copies must stay conditional);
+* dropped: ``Host``/``Content-Length`` (set here), ``Expect`` (the body is already in hand; an
+  upstream 100-continue round trip would only add latency) and ``x-amz-sdk-*``/``x-amz-trailer``
+  (the tenant's checksum/trailer negotiation ends at the proxy);
+* ``aws-chunked`` is removed from ``Content-Encoding`` when the proxy decoded the body.
+
+Every forwarded ``x-amz-*`` header is signed (strict upstreams such as ``rclone serve s3`` reject
+unsigned ones), and so are ``host`` and ``content-md5``. Header values are decoded as UTF-8 (latin-1
+when not valid UTF-8) because aiohttp encodes header text as UTF-8; signing hashes the same text.
+
+The URL's key segments may be ``.``/``..``; pass it to aiohttp as ``yarl.URL(url, encoded=True)``
+so nothing normalises the path (which would change the object addressed and break the signature).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterable
+from typing import NamedTuple
+from urllib.parse import quote_from_bytes, unquote, urlsplit
+
+from .sigv4 import UNSIGNED_PAYLOAD, canonical_query_string, derive_signing_key
+
+__all__ = [
+    "DROPPED_REQUEST_HEADERS",
+    "DROPPED_RESPONSE_HEADERS",
+    "FORWARDED_AMZ_HEADERS",
+    "FORWARDED_AMZ_PREFIXES",
+    "PRESIGN_PARAMS",
+    "OutboundRequest",
+    "UpstreamSigner",
+    "encode_object_path",
+    "filter_response_headers",
+    "strip_presign_params",
+]
+
+DROPPED_REQUEST_HEADERS = frozenset(
+    {
+        b"authorization", b"x-amz-date", b"x-amz-content-sha256", b"x-amz-security-token",
+        b"x-amz-decoded-content-length", b"connection", b"keep-alive", b"proxy-authenticate",
+        b"proxy-authorization", b"te", b"trailer", b"transfer-encoding", b"upgrade",
+        b"host", b"content-length", b"expect",
+    }
+)  # fmt: skip
+FORWARDED_AMZ_HEADERS = frozenset(
+    {
+        b"x-amz-acl", b"x-amz-copy-source", b"x-amz-copy-source-range", b"x-amz-metadata-directive",
+        b"x-amz-storage-class", b"x-amz-tagging", b"x-amz-server-side-encryption", b"x-amz-mfa",
+        b"x-amz-grant-full-control", b"x-amz-grant-read", b"x-amz-grant-write",
+        b"x-amz-grant-read-acp", b"x-amz-grant-write-acp", b"x-amz-website-redirect-location",
+        b"x-amz-request-payer",
+    }
+)  # fmt: skip
+FORWARDED_AMZ_PREFIXES = (b"x-amz-meta-", b"x-amz-checksum-", b"x-amz-copy-source-if-")
+PRESIGN_PARAMS = frozenset(
+    {
+        "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
+        "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token",
+    }
+)  # fmt: skip
+"""Lower-cased; matched case-insensitively so no spelling of a presign parameter reaches upstream."""
+
+# Hop-by-hop headers, Server (PROXY-17), the upstream's request id (the proxy sends its own,
+# PROXY-2) and Date (the ASGI server adds one; two Date headers confuse clients).
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {
+        b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+        b"trailer", b"transfer-encoding", b"upgrade", b"server", b"x-amz-request-id", b"date",
+    }
+)  # fmt: skip
+_SIGNED_PLAIN_HEADERS = frozenset({"content-md5"})
+
+
+class OutboundRequest(NamedTuple):
+    url: str
+    headers: list[tuple[str, str]]
+
+
+def encode_object_path(bucket: str, key: str) -> str:
+    """``/<bucket>[/<key>]`` with the bucket and each key segment encoded with the unreserved set."""
+    path = "/" + _quote(bucket)
+    if key:
+        path += "/" + "/".join([_quote(segment) for segment in key.split("/")])
+    return path
+
+
+def _quote(text: str) -> str:
+    return quote_from_bytes(text.encode("utf-8", "surrogateescape"), safe="-_.~")
+
+
+def strip_presign_params(raw_query: bytes) -> bytes:
+    """The query string verbatim, minus the SigV4 presign parameters (PROXY-13)."""
+    if not raw_query or b"x-amz-" not in raw_query.lower():
+        return raw_query
+    kept = []
+    for piece in raw_query.split(b"&"):
+        name = piece.partition(b"=")[0].decode("latin-1")
+        if unquote(name).lower() not in PRESIGN_PARAMS:
+            kept.append(piece)
+    return b"&".join(kept)
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _without_aws_chunked(value: bytes) -> bytes:
+    codings = [c.strip() for c in value.split(b",") if c.strip() and c.strip().lower() != b"aws-chunked"]
+    return b", ".join(codings)
+
+
+def _forwarded(name: bytes) -> bool:
+    if name in DROPPED_REQUEST_HEADERS:
+        return False
+    if name.startswith(b"x-amz-"):
+        return name in FORWARDED_AMZ_HEADERS or name.startswith(FORWARDED_AMZ_PREFIXES)
+    return True
+
+
+class UpstreamSigner:
+    """Builds and signs outbound requests for one backend; keeps that backend's signing key per day."""
+
+    __slots__ = (
+        "_access_key", "_base", "_day", "_host", "_key", "_origin", "_region", "_scope_tail",
+        "_second", "_secret", "_stamp",
+    )  # fmt: skip
+
+    def __init__(self, endpoint: str, region: str, access_key: str, secret_key: str) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"backend endpoint must be http(s)://host[:port][/base], got {endpoint!r}")
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._host = parts.netloc
+        self._base = parts.path.rstrip("/")
+        self._region = region or "us-east-1"
+        self._access_key = access_key
+        self._secret = secret_key
+        self._scope_tail = f"/{self._region}/s3/aws4_request"
+        self._day = ""
+        self._key = b""
+        self._second = -1
+        self._stamp = ""
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    def _amz_date(self, second: int) -> str:
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+        return self._stamp
+
+    def _signing_key(self, day: str) -> bytes:
+        if day != self._day:
+            self._key = derive_signing_key(self._secret, day, self._region, "s3")
+            self._day = day
+        return self._key
+
+    def build(
+        self,
+        method: str,
+        bucket: str,
+        key: str,
+        raw_query: bytes,
+        headers: Iterable[tuple[bytes, bytes]],
+        *,
+        content_length: int | None = None,
+        decoded_body: bool = False,
+        now: float | None = None,
+    ) -> OutboundRequest:
+        """The signed upstream request for ``method /bucket/key?query`` with the tenant's ``headers``.
+
+        ``key`` is the decoded key; ``raw_query`` the inbound query string as received;
+        ``decoded_body`` strips ``aws-chunked`` from Content-Encoding; ``content_length`` is sent
+        when given (the decoded length for aws-chunked bodies).
+        """
+        path = self._base + encode_object_path(bucket, key)
+        query = strip_presign_params(raw_query)
+        amz_date = self._amz_date(int(time.time() if now is None else now))
+        out: list[tuple[str, str]] = [
+            ("host", self._host),
+            ("x-amz-content-sha256", UNSIGNED_PAYLOAD),
+            ("x-amz-date", amz_date),
+        ]
+        signed: dict[str, list[str]] = {name: [value] for name, value in out}
+        for raw_name, raw_value in headers:
+            name = raw_name.lower()
+            if not _forwarded(name):
+                continue
+            value = raw_value
+            if decoded_body and name == b"content-encoding":
+                value = _without_aws_chunked(raw_value)
+                if not value:
+                    continue
+            text_name = name.decode("latin-1")
+            sign = name.startswith(b"x-amz-") or text_name in _SIGNED_PLAIN_HEADERS
+            if sign:
+                # Send signed values already in canonical form (ASCII whitespace trimmed and
+                # collapsed) so upstreams with a different whitespace rule still agree.
+                value = b" ".join(value.split())
+            text_value = _text(value)
+            out.append((text_name, text_value))
+            if sign:
+                signed.setdefault(text_name, []).append(text_value)
+        if content_length is not None:
+            out.append(("content-length", str(content_length)))
+        out.append(("authorization", self._authorization(method, path, query, signed, amz_date)))
+        return OutboundRequest(self._origin + path + ("?" + query.decode("latin-1") if query else ""), out)
+
+    def _authorization(
+        self, method: str, path: str, query: bytes, signed: dict[str, list[str]], amz_date: str
+    ) -> str:
+        names = sorted(signed)
+        canonical_headers = "".join([f"{name}:{','.join(signed[name])}\n" for name in names])
+        signed_names = ";".join(names)
+        canonical = "\n".join(
+            (
+                method.upper(),
+                path,
+                canonical_query_string(query).decode("ascii"),
+                canonical_headers,
+                signed_names,
+                UNSIGNED_PAYLOAD,
+            )
+        )
+        day = amz_date[:8]
+        scope = day + self._scope_tail
+        string_to_sign = (
+            f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        )
+        signature = hmac.digest(self._signing_key(day), string_to_sign.encode(), "sha256").hex()
+        return (
+            f"AWS4-HMAC-SHA256 Credential={self._access_key}/{scope}, "
+            f"SignedHeaders={signed_names}, Signature={signature}"
+        )
+
+
+def filter_response_headers(headers: Iterable[tuple[bytes, bytes]], status: int) -> list[tuple[bytes, bytes]]:
+    """Upstream response headers fit for the client (PROXY-17).
+
+    Drops hop-by-hop headers, those the Connection header names, Server, Date and the upstream
+    request id. On 206 it also drops ``x-amz-checksum-*``: those describe the whole object, and SDKs
+    that validate them fail on a range (rclone, for one, sends them).
+    """
+    pairs = [(name.lower(), value) for name, value in headers]
+    dropped = DROPPED_RESPONSE_HEADERS
+    for name, value in pairs:
+        if name == b"connection":
+            dropped = dropped | {token.strip().lower() for token in value.split(b",")}
+    partial = status == 206
+    return [
+        (name, value)
+        for name, value in pairs
+        if name not in dropped and not (partial and name.startswith(b"x-amz-checksum-"))
+    ]

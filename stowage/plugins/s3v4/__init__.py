@@ -1,0 +1,1 @@
+"""Built-in `s3v4` plugin (being built)."""
