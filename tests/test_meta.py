@@ -55,7 +55,13 @@ def test_every_hook_has_a_test() -> None:
 
 
 def test_exported_members_match_all() -> None:
-    public = {name for name in vars(stowage) if not name.startswith("_")} - {"hooks", "core", "plugins", "testing", "annotations"}
+    public = {name for name in vars(stowage) if not name.startswith("_")} - {
+        "hooks",
+        "core",
+        "plugins",
+        "testing",
+        "annotations",
+    }
     assert set(stowage.__all__) - {"__version__"} == public
 
 

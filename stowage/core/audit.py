@@ -1,24 +1,42 @@
-"""Audit events and the recorder interface every feature writes into (AUDIT-1, AUDIT-2, AUDIT-8).
+"""Audit events, the recorder every feature writes into, and the audit store contract (AUDIT-1…8).
 
-Features build an ``AuditEvent`` and hand it to ``runtime.audit.record(event)``; recording never
-blocks or fails a request. The built-in ``audit`` plugin provides the recorder (sampling hook,
-bounded queue, batched writes, export hook); without it events go nowhere (``NullRecorder``).
-Dashboard handlers use ``audit_request(...)``, which fills actor, request id, address and agent.
+Features build an ``AuditEvent`` and hand it to ``recorder(runtime).record(event)``; recording
+never blocks or fails a request. The built-in ``audit`` plugin provides the recorder (sampling
+hook, bounded queue, batched writes, export hook); without it events go nowhere
+(``NullRecorder``). Dashboard handlers use ``audit_request(...)``, which fills actor, request id,
+address and agent.
+
+Reading back: ``AuditFilter`` holds the AUDIT-6 filters (``AuditFilter.from_args`` parses query
+parameters) and ``audit_repository(runtime)`` returns the store's ``AuditRepository``.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from stowage.core.timefmt import to_rfc3339, utcnow
+from stowage.core.timefmt import parse_rfc3339, to_rfc3339, utcnow
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
-__all__ = ["AuditEvent", "AuditRecorder", "NullRecorder", "audit_request", "recorder"]
+__all__ = [
+    "AuditEvent",
+    "AuditFilter",
+    "AuditRecorder",
+    "AuditRepository",
+    "NullRecorder",
+    "audit_repository",
+    "audit_request",
+    "parse_bound",
+    "recorder",
+]
+
+_DATE_ONLY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,81 @@ class NullRecorder:
 
     async def flush(self) -> None:
         return None
+
+
+def parse_bound(text: str, *, end: bool) -> datetime | None:
+    """Parse a ``from``/``to`` filter value; ``None`` when empty or unparsable (AUDIT-6, AUDIT-7).
+
+    RFC 3339 is taken as is. A date-only ``YYYY-MM-DD`` (UTC) means the start of that day, or for
+    ``end=True`` its last microsecond, so ``to=2026-04-01`` includes the whole day.
+    """
+    # A literal "+" in a query string decodes to a space; RFC 3339 has no spaces, so put it back.
+    text = text.strip().replace(" ", "+")
+    if not text:
+        return None
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        pass
+    m = _DATE_ONLY.fullmatch(text)
+    if m is None:
+        return None
+    try:
+        start = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
+    except ValueError:
+        return None
+    return start + timedelta(days=1, microseconds=-1) if end else start
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """The AUDIT-6 filters; an empty string or ``None`` matches anything.
+
+    ``user``, ``backend``, ``bucket`` and ``status`` match exactly; ``action`` is a prefix
+    (``share.`` matches every share action); ``since``/``until`` are inclusive bounds.
+    """
+
+    user: str = ""
+    action: str = ""
+    backend: str = ""
+    bucket: str = ""
+    status: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> AuditFilter:
+        """Build from query parameters (``user, action, backend, bucket, status, from, to``)."""
+        return cls(
+            user=args.get("user", ""),
+            action=args.get("action", ""),
+            backend=args.get("backend", ""),
+            bucket=args.get("bucket", ""),
+            status=args.get("status", ""),
+            since=parse_bound(args.get("from", ""), end=False),
+            until=parse_bound(args.get("to", ""), end=True),
+        )
+
+
+class AuditRepository(Protocol):
+    """The store's audit area (``runtime.store.audit``); newest first means (ts desc, id desc)."""
+
+    async def insert_batch(self, events: Sequence[AuditEvent]) -> list[int]:
+        """Insert ``events`` in one transaction; return their new ids in the same order."""
+        ...
+
+    async def query(self, filters: AuditFilter, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
+        """One page of matching events, newest first, and the total count matching ``filters``."""
+        ...
+
+    def iter_rows(self, filters: AuditFilter, *, limit: int | None = None) -> AsyncIterator[AuditEvent]:
+        """Every matching event (at most ``limit``), newest first, in constant memory."""
+        ...
+
+
+def audit_repository(runtime: Runtime) -> AuditRepository:
+    """The audit area of the Runtime's store."""
+    return cast(AuditRepository, runtime.store.audit)  # type: ignore[attr-defined]
 
 
 def recorder(runtime: Runtime) -> AuditRecorder:

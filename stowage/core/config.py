@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dynaconf import Dynaconf, ValidationError
 
 from stowage.core.durations import parse_duration
@@ -49,7 +50,7 @@ ENV_ALIASES: dict[str, str] = {
     "STOWAGE_SECRET_KEY_FILE": "server.secret_key_file",
 }
 # Environment names that Dynaconf would otherwise surface as settings.
-_NOT_SETTINGS = {"secret_key", "config", "load_dotenv"} | {
+_NOT_SETTINGS = {"secret_key", "config", "load_dotenv", "pprof_listen"} | {
     name.removeprefix("STOWAGE_").lower() for name in ENV_ALIASES
 }
 KNOWN_DRIVERS = ("sqlite", "postgres")
@@ -250,6 +251,9 @@ def load_raw_settings(
     path = Path(path_text).expanduser().resolve() if path_text else None
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} does not exist", key="--config")
+    merged = _defaults()
+    if path is not None:
+        merged = _deep_merge(merged, _read_yaml(path))
     saved = None
     if environ is not None:
         # Dynaconf reads os.environ; swap in the given mapping for the duration of the load.
@@ -257,20 +261,19 @@ def load_raw_settings(
         os.environ.clear()
         os.environ.update(environ)
     try:
+        # Files are merged here (dicts merge, lists and scalars replace); Dynaconf layers the
+        # environment on top. Its own file merging would append YAML lists to the defaults.
         dyn = Dynaconf(
             envvar_prefix="STOWAGE",
-            preload=[str(DEFAULTS_PATH)],
-            settings_files=[str(path)] if path else [],
             environments=False,
-            merge_enabled=True,
+            merge_enabled=False,
             load_dotenv=False,
-            core_loaders=["YAML"],
+            core_loaders=[],
+            **{key.upper(): value for key, value in merged.items()},
         )
         data = _lower_keys(dyn.as_dict())
-    except ValidationError as exc:  # pragma: no cover - no validators registered yet
-        raise ConfigError(str(exc)) from exc
     except Exception as exc:
-        raise ConfigError(f"cannot read settings: {exc}", key=str(path or "")) from exc
+        raise ConfigError(f"cannot read settings from the environment: {exc}") from exc
     finally:
         if saved is not None:
             os.environ.clear()
@@ -386,7 +389,7 @@ def _backends(raw: RawSettings) -> tuple[BackendEntry, ...]:
         if not isinstance(entry, Mapping):
             raise _bad(key, entry, "expected a mapping")
         for unknown in sorted(set(entry) - BACKEND_KEYS):
-            log.warning("unknown setting ignored", extra={"key": f"{key}.{unknown}"})
+            log.warning("unknown setting ignored: %s.%s", key, unknown, extra={"key": f"{key}.{unknown}"})
         bid = str(entry.get("id") or "").strip()
         if not bid:
             raise ConfigError(f"{key}.id is required", key=f"{key}.id")
@@ -418,18 +421,37 @@ def _warn_unknown(defaults: Mapping[str, Any], data: Mapping[str, Any], prefix: 
         if dotted == "plugins" or dotted == "backends":
             continue
         if key not in defaults:
-            log.warning("unknown setting ignored", extra={"key": dotted})
+            log.warning("unknown setting ignored: %s", dotted, extra={"key": dotted})
             continue
         default = defaults[key]
         if isinstance(default, Mapping) and default and isinstance(value, Mapping):
             _warn_unknown(default, value, dotted + ".")
 
 
-def _defaults() -> dict[str, Any]:
-    import yaml
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}", key=str(path)) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"settings file {path} must hold a mapping at the top level", key=str(path))
+    return _lower_keys(loaded)  # type: ignore[no-any-return]
 
-    loaded = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8"))
-    return dict(loaded)
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _defaults() -> dict[str, Any]:
+    return _read_yaml(DEFAULTS_PATH)
 
 
 def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Settings:
@@ -535,6 +557,9 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
             key = names[0] if names else ""
             raise ConfigError(f"{key}: {exc}", key=str(key)) from None
 
+    # Validators may fill defaults into the Dynaconf object: read plugin sections back from it.
+    filled = _lower_keys(raw.dynaconf.get("plugins") or {}) if raw.dynaconf is not None else {}
+    plugin_data = _deep_merge(filled if isinstance(filled, Mapping) else {}, plugin_data)
     return Settings(
         server=ServerSettings(
             listen=listen,

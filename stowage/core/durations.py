@@ -7,7 +7,8 @@ import re
 __all__ = ["format_duration", "parse_duration"]
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?")
 
 
 def parse_duration(value: object) -> float:
@@ -28,7 +29,7 @@ def parse_duration(value: object) -> float:
         text = text[1:]
     if text == "0":
         return 0.0
-    if text.replace(".", "", 1).isdigit():
+    if _NUMBER.fullmatch(text):
         return sign * float(text)
     pos, total = 0, 0.0
     for match in _PART.finditer(text):
@@ -47,8 +48,10 @@ def format_duration(seconds: float) -> str:
         return "0s"
     sign = "-" if seconds < 0 else ""
     rest = abs(seconds)
+    if rest < 1e-3:
+        return f"{sign}{rest * 1e6:g}µs"
     if rest < 1:
-        return f"{sign}{round(rest * 1000)}ms"
+        return f"{sign}{rest * 1000:g}ms"
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     out = ""

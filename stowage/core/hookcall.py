@@ -24,8 +24,11 @@ log = logging.getLogger("stowage.plugins")
 def implementations(pm: pluggy.PluginManager, hook_name: str) -> Iterator[pluggy.HookImpl]:
     """Implementations of ``hook_name`` in the order pluggy would call them."""
     caller: pluggy.HookCaller = getattr(pm.hook, hook_name)
-    # get_hookimpls() is ordered so that pluggy iterates it from the end.
-    yield from reversed(caller.get_hookimpls())
+    # get_hookimpls() is ordered so that pluggy iterates it from the end. Wrappers are not
+    # implementations that produce results; Stowage hooks never use them.
+    for impl in reversed(caller.get_hookimpls()):
+        if not (impl.wrapper or impl.hookwrapper):
+            yield impl
 
 
 async def _invoke(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:

@@ -24,6 +24,8 @@ def redact(name: str, value: Any) -> Any:
     lowered = name.lower()
     if any(word in lowered for word in _SECRET_WORDS):
         return "REDACTED"
+    if isinstance(value, dict):
+        return {k: redact(str(k), v) for k, v in value.items()}
     return value
 
 

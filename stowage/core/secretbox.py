@@ -14,6 +14,7 @@ import binascii
 import logging
 import os
 import secrets
+import string
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,11 +38,8 @@ KEY_FORMAT_ERROR = "secrets: key must be 32 bytes encoded as 64 hex chars or 44 
 def decode_key(text: str) -> bytes:
     """Decode a root key from 64 hex or 44 base64 characters (surrounding space trimmed)."""
     value = text.strip()
-    if len(value) == 64:
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            pass
+    if len(value) == 64 and all(c in string.hexdigits for c in value):
+        return bytes.fromhex(value)
     if len(value) == 44:
         try:
             key = base64.b64decode(value, validate=True)

@@ -45,7 +45,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         STOWAGE + args, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout
     )
@@ -71,7 +73,10 @@ class Serve:
     def __init__(self, folder: Path, settings: dict | None = None, env: dict[str, str] | None = None) -> None:
         self.folder = folder
         self.port = free_port()
-        merged = {"server": {"listen": f"127.0.0.1:{self.port}"}, "plugins": {"dir": str(folder / "plugins.d")}}
+        merged = {
+            "server": {"listen": f"127.0.0.1:{self.port}"},
+            "plugins": {"dir": str(folder / "plugins.d")},
+        }
         for key, value in (settings or {}).items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
         (folder / "settings.yaml").write_text(yaml.safe_dump(merged))
@@ -150,14 +155,22 @@ def test_postgres_driver_is_refused_without_creating_a_database(tmp_path: Path) 
     ("settings", "env", "needle"),
     [
         ({"log": {"format": "xml"}}, {}, "log.format"),
-        ({"server": {"listen": "127.0.0.1:9999"}, "s3_proxy": {"enabled": True, "listen": "127.0.0.1:9999"}},
-         {"STOWAGE_SECRET_KEY": "ab" * 32}, "s3_proxy.listen must differ from server.listen"),
+        (
+            {
+                "server": {"listen": "127.0.0.1:9999"},
+                "s3_proxy": {"enabled": True, "listen": "127.0.0.1:9999"},
+            },
+            {"STOWAGE_SECRET_KEY": "ab" * 32},
+            "s3_proxy.listen must differ from server.listen",
+        ),
         ({}, {"STOWAGE_SECRET_KEY": "not-a-key"}, "STOWAGE_SECRET_KEY"),
         ({"db": {"driver": "mysql"}}, {}, "db.driver"),
         ({"server": {"shutdown_timeout": "ten seconds"}}, {}, "server.shutdown_timeout"),
     ],
 )
-def test_bad_settings_stop_start_up_naming_the_key(tmp_path: Path, settings: dict, env: dict, needle: str) -> None:
+def test_bad_settings_stop_start_up_naming_the_key(
+    tmp_path: Path, settings: dict, env: dict, needle: str
+) -> None:
     (tmp_path / "settings.yaml").write_text(yaml.safe_dump(settings))
     result = run(["serve", "--config", "settings.yaml"], tmp_path, env=clean_env(**env), timeout=30)
     assert result.returncode == 1, result.stdout
@@ -210,7 +223,9 @@ def test_backup_while_serve_writes_is_consistent_and_complete(tmp_path: Path) ->
         assert highest >= committed_before
         assert count == highest  # no gaps: every committed row up to the snapshot is present
         plugin_rows = snap.execute("SELECT plugin, version, name FROM plugin_migrations").fetchall()
-    assert plugin_rows == [("plugins.d/tick_writer", 1, "ticks")] or plugin_rows == [("tick_writer", 1, "ticks")]
+    assert plugin_rows == [("plugins.d/tick_writer", 1, "ticks")] or plugin_rows == [
+        ("tick_writer", 1, "ticks")
+    ]
 
 
 def test_sigkill_during_writes_never_corrupts_the_database(tmp_path: Path) -> None:

@@ -52,7 +52,9 @@ async def test_hook_stowage_store(tmp_path: Path) -> None:
 
 async def test_hook_stowage_migrations(tmp_path: Path) -> None:
     notes = MigrationSet("notes", (Migration(1, "notes", "CREATE TABLE notes(id INTEGER PRIMARY KEY)"),))
-    runtime = await runtime_for(tmp_path, plugins=[("notes", plugin(stowage_migrations=hookimpl(lambda: notes)))])
+    runtime = await runtime_for(
+        tmp_path, plugins=[("notes", plugin(stowage_migrations=hookimpl(lambda: notes)))]
+    )
     applied = await runtime.open_store()
     try:
         assert ("notes", 1, "notes") in [(a.plugin, a.version, a.name) for a in applied]
@@ -123,4 +125,6 @@ def test_hook_stowage_cli_commands(tmp_path: Path, monkeypatch, capsys) -> None:
         monkeypatch.delenv(name)
     assert main(["hello", "--name", "ops", "--config", str(settings)]) == 0
     assert capsys.readouterr().out.strip() == "hello ops"
-    assert isinstance(Command("x", "y", lambda p: None, lambda a, c: 0).add_arguments(argparse.ArgumentParser()), type(None))
+    assert isinstance(
+        Command("x", "y", lambda p: None, lambda a, c: 0).add_arguments(argparse.ArgumentParser()), type(None)
+    )

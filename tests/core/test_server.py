@@ -62,7 +62,10 @@ async def test_request_ids_are_reused_or_generated(stowage_factory) -> None:
 
 
 async def test_unhandled_exception_becomes_json_500_without_details(stowage_factory, caplog) -> None:
-    async with stowage_factory(plugins=[("failing", FAILING_PLUGIN)]) as stowage, aiohttp.ClientSession() as http:
+    async with (
+        stowage_factory(plugins=[("failing", FAILING_PLUGIN)]) as stowage,
+        aiohttp.ClientSession() as http,
+    ):
         async with http.get(stowage.dashboard_url + "/api/explode") as response:
             assert response.status == 500
             body = await response.json()
@@ -84,7 +87,10 @@ async def test_unknown_paths_and_methods_are_json_errors(stowage_factory) -> Non
 
 
 async def test_metrics_count_api_requests_by_status_class(stowage_factory) -> None:
-    async with stowage_factory(plugins=[("failing", FAILING_PLUGIN)]) as stowage, aiohttp.ClientSession() as http:
+    async with (
+        stowage_factory(plugins=[("failing", FAILING_PLUGIN)]) as stowage,
+        aiohttp.ClientSession() as http,
+    ):
         for _ in range(2):
             async with http.get(stowage.dashboard_url + "/api/explode"):
                 pass
@@ -111,7 +117,10 @@ async def test_trusted_proxy_controls_effective_client_address(stowage_factory) 
     headers = {"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
     for trusted, expected in ((["10.0.0.0/8"], "127.0.0.1"), (["127.0.0.1"], "203.0.113.9")):
         settings = {"server": {"trusted_proxies": trusted}}
-        async with stowage_factory(settings, plugins=[("probe", plugin)]) as stowage, aiohttp.ClientSession() as http:
+        async with (
+            stowage_factory(settings, plugins=[("probe", plugin)]) as stowage,
+            aiohttp.ClientSession() as http,
+        ):
             async with http.get(stowage.dashboard_url + "/probe", headers=headers) as response:
                 assert response.status == 200
         assert seen[-1] == expected

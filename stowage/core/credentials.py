@@ -1,0 +1,49 @@
+"""Virtual credentials: what the S3 proxy authenticates tenants with (VC-1…VC-7, PROXY-21/22).
+
+A credential is an access key id + secret bound to one backend and a list of buckets (its scope).
+The built-in proxy plugin keeps every enabled, unexpired credential from the store in an in-memory
+``CredentialCache`` (``runtime.services["credentials"]``), rebuilt after every mutation and every
+30 s; sources that are not the store answer through the ``stowage_credential_lookup`` hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+__all__ = ["CredentialCache", "VirtualCredential"]
+
+
+@dataclass(frozen=True)
+class VirtualCredential:
+    access_key: str
+    secret_key: str = field(repr=False)
+    backend_id: str
+    buckets: tuple[str, ...]
+    user_id: str = ""
+    description: str = ""
+    enabled: bool = True
+    expires_at: datetime | None = None
+    source: str = "sqlite"
+
+    def usable(self, now: datetime) -> bool:
+        """Enabled and not expired at ``now`` (expiry is re-checked on every lookup)."""
+        return self.enabled and (self.expires_at is None or now < self.expires_at)
+
+    def allows_bucket(self, bucket: str) -> bool:
+        """Scope check: bucket names compare case-insensitively (PROXY-9)."""
+        lowered = bucket.lower()
+        return any(b.lower() == lowered for b in self.buckets)
+
+
+class CredentialCache(Protocol):
+    def get(self, access_key: str) -> VirtualCredential | None:
+        """A usable credential for ``access_key`` from the cache (no I/O), else None."""
+        ...
+
+    async def reload(self) -> None:
+        """Rebuild from the store and flush signing keys (immediate revocation)."""
+        ...
+
+    def __len__(self) -> int: ...
