@@ -40,6 +40,12 @@ def _forget_plugin_modules() -> Iterator[None]:
             del sys.modules[name]
 
 
+def test_commands_of(pm):
+    """What the test plugins contributed (built-ins contribute real Command objects)."""
+    return [r for r in pm.hook.stowage_cli_commands() if r and isinstance(r[0], str)]
+
+
+
 def plugin_file(folder: Path, stem: str, body: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}.py"
@@ -93,8 +99,7 @@ def test_load_order_builtins_entry_points_files_then_extras(tmp_path: Path, entr
     pm = build_plugin_manager(plugin_dir=str(folder), extra=[("extra", Extra())])
     assert names(pm) == [*BUILTINS, entry_point_dist, "plugins.d/alpha", "plugins.d/zeta", "extra"]
     # Collect hooks run newest-registered first (pluggy's LIFO), so files come before the entry point.
-    results = [r for r in pm.hook.stowage_cli_commands() if r and isinstance(r[0], str)]
-    assert results == [["zeta"], ["alpha"], ["ep"]]  # built-ins contribute real Command objects
+    assert test_commands_of(pm) == [["zeta"], ["alpha"], ["ep"]]
 
 
 def test_entry_point_plugin_is_reported_with_its_distribution(tmp_path: Path, entry_point_dist: str) -> None:
@@ -114,7 +119,7 @@ def test_plugins_d_file_is_registered_with_its_stem_and_hooks_are_visible(tmp_pa
     path = hooked(folder, "greeter")
     pm = build_plugin_manager(plugin_dir=str(folder), entry_points=False)
     assert pm.has_plugin("plugins.d/greeter")
-    assert pm.hook.stowage_cli_commands() == [["greeter"]]
+    assert test_commands_of(pm) == [["greeter"]]
     info = {p.name: p for p in loaded_plugins(pm)}["plugins.d/greeter"]
     assert info.origin == f"file:{path.resolve()}"
     assert info.version == "2.5"
@@ -149,7 +154,7 @@ def test_disabled_blocks_a_plugins_d_plugin(tmp_path: Path, spelling: str) -> No
     hooked(folder, "other")
     pm = build_plugin_manager(plugin_dir=str(folder), disabled=[spelling], entry_points=False)
     assert names(pm) == [*BUILTINS, "plugins.d/other"]
-    assert pm.hook.stowage_cli_commands() == [["other"]]
+    assert test_commands_of(pm) == [["other"]]
 
 
 def test_disabled_plugin_file_is_not_even_imported(tmp_path: Path) -> None:
