@@ -40,7 +40,7 @@ def _forget_plugin_modules() -> Iterator[None]:
             del sys.modules[name]
 
 
-def test_commands_of(pm):
+def commands_from_test_plugins(pm):
     """What the test plugins contributed (built-ins contribute real Command objects)."""
     return [r for r in pm.hook.stowage_cli_commands() if r and isinstance(r[0], str)]
 
@@ -99,7 +99,7 @@ def test_load_order_builtins_entry_points_files_then_extras(tmp_path: Path, entr
     pm = build_plugin_manager(plugin_dir=str(folder), extra=[("extra", Extra())])
     assert names(pm) == [*BUILTINS, entry_point_dist, "plugins.d/alpha", "plugins.d/zeta", "extra"]
     # Collect hooks run newest-registered first (pluggy's LIFO), so files come before the entry point.
-    assert test_commands_of(pm) == [["zeta"], ["alpha"], ["ep"]]
+    assert commands_from_test_plugins(pm) == [["zeta"], ["alpha"], ["ep"]]
 
 
 def test_entry_point_plugin_is_reported_with_its_distribution(tmp_path: Path, entry_point_dist: str) -> None:
@@ -119,7 +119,7 @@ def test_plugins_d_file_is_registered_with_its_stem_and_hooks_are_visible(tmp_pa
     path = hooked(folder, "greeter")
     pm = build_plugin_manager(plugin_dir=str(folder), entry_points=False)
     assert pm.has_plugin("plugins.d/greeter")
-    assert test_commands_of(pm) == [["greeter"]]
+    assert commands_from_test_plugins(pm) == [["greeter"]]
     info = {p.name: p for p in loaded_plugins(pm)}["plugins.d/greeter"]
     assert info.origin == f"file:{path.resolve()}"
     assert info.version == "2.5"
@@ -154,7 +154,7 @@ def test_disabled_blocks_a_plugins_d_plugin(tmp_path: Path, spelling: str) -> No
     hooked(folder, "other")
     pm = build_plugin_manager(plugin_dir=str(folder), disabled=[spelling], entry_points=False)
     assert names(pm) == [*BUILTINS, "plugins.d/other"]
-    assert test_commands_of(pm) == [["other"]]
+    assert commands_from_test_plugins(pm) == [["other"]]
 
 
 def test_disabled_plugin_file_is_not_even_imported(tmp_path: Path) -> None:
