@@ -1,0 +1,179 @@
+"""The store-backed credential cache and the default ``stowage_credential_lookup`` (PROXY-21/22).
+
+``StoreCredentialCache`` keeps every enabled, unexpired row of ``s3_credentials`` unsealed in
+memory. It is rebuilt after every credential mutation through the API (``reload()``, awaited
+before the response is sent, so revocation is immediate) and every 30 s (``run_periodic()``);
+after each rebuild ``on_reload`` runs (the proxy passes its ``SigningKeyCache.clear``). Expiry is
+re-checked on each ``get()`` against ``runtime.clock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from stowage.core.credentials import VirtualCredential
+from stowage.core.errors import SecretKeyError
+from stowage.hooks import hookimpl
+
+if TYPE_CHECKING:
+    from stowage.core.runtime import Runtime
+    from stowage.plugins.sqlite.credentials import StoredCredential
+
+__all__ = [
+    "RELOAD_INTERVAL",
+    "CredentialRepository",
+    "StoreCredentialCache",
+    "credential_repository",
+    "stowage_credential_lookup",
+]
+
+log = logging.getLogger("stowage.s3proxy.credentials")
+
+RELOAD_INTERVAL = 30.0
+"""Seconds between periodic rebuilds (the cache is at most this stale without API mutations)."""
+
+
+class CredentialRepository(Protocol):
+    """``store.credentials``: the ``s3_credentials`` rows (``stowage.plugins.sqlite.credentials``)."""
+
+    async def list(self, user_id: str | None = None) -> list[StoredCredential]:
+        """Every row ordered by access key; only ``user_id``'s rows when given."""
+        ...
+
+    async def get(self, access_key: str) -> StoredCredential | None: ...
+
+    async def insert(
+        self,
+        *,
+        access_key: str,
+        secret_key_enc: bytes,
+        backend_id: str,
+        buckets: Sequence[str],
+        created_at: datetime,
+        created_by: str = "",
+        user_id: str = "",
+        description: str = "",
+        enabled: bool = True,
+        expires_at: datetime | None = None,
+    ) -> StoredCredential: ...
+
+    async def update(
+        self,
+        access_key: str,
+        *,
+        updated_at: datetime,
+        updated_by: str = "",
+        buckets: Sequence[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+        expires_at: datetime | None = None,
+        clear_expires_at: bool = False,
+    ) -> StoredCredential | None: ...
+
+    async def delete(self, access_key: str) -> bool: ...
+
+
+def credential_repository(runtime: Runtime) -> CredentialRepository:
+    """The store's credential repository."""
+    store: Any = runtime.store
+    return cast("CredentialRepository", store.credentials)
+
+
+def _nothing() -> None:
+    return None
+
+
+class StoreCredentialCache:
+    """In-memory credentials by access key, loaded from ``runtime.store.credentials``."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        on_reload: Callable[[], None] = _nothing,
+        *,
+        interval: float = RELOAD_INTERVAL,
+    ) -> None:
+        self._runtime = runtime
+        self._on_reload = on_reload
+        self._interval = interval
+        self._entries: dict[str, VirtualCredential] = {}
+        # Serialises rebuilds: a slow rebuild that started before a mutation must not finish
+        # after (and overwrite) the rebuild that the mutation triggered.
+        self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def now(self) -> datetime:
+        """The Runtime's clock as an aware UTC datetime."""
+        return datetime.fromtimestamp(self._runtime.clock(), UTC)
+
+    def get(self, access_key: str) -> VirtualCredential | None:
+        """The credential for ``access_key`` when it is cached and still usable, else None."""
+        cred = self._entries.get(access_key)
+        if cred is None or not cred.usable(self.now()):
+            return None
+        return cred
+
+    async def reload(self) -> None:
+        """Rebuild from the store, then call ``on_reload`` (flushes derived signing keys)."""
+        async with self._lock:
+            rows = await credential_repository(self._runtime).list()
+            now = self.now()
+            entries: dict[str, VirtualCredential] = {}
+            for row in rows:
+                cred = self._unseal(row, now)
+                if cred is not None:
+                    entries[cred.access_key] = cred
+            self._entries = entries
+        self._on_reload()
+
+    def _unseal(self, row: StoredCredential, now: datetime) -> VirtualCredential | None:
+        if not row.enabled or (row.expires_at is not None and row.expires_at <= now):
+            return None
+        if row.defect:
+            log.warning("credential skipped", extra={"access_key": row.access_key, "reason": row.defect})
+            return None
+        box = self._runtime.secret_box
+        try:
+            if box is None:
+                raise SecretKeyError("no root key configured")
+            secret = box.unseal_text(row.secret_key_enc)
+            if not secret:
+                raise SecretKeyError("empty secret")
+        except (SecretKeyError, UnicodeDecodeError) as exc:
+            log.warning("credential skipped", extra={"access_key": row.access_key, "reason": str(exc)})
+            return None
+        return VirtualCredential(
+            access_key=row.access_key,
+            secret_key=secret,
+            backend_id=row.backend_id,
+            buckets=row.buckets,
+            user_id=row.user_id,
+            description=row.description,
+            enabled=row.enabled,
+            expires_at=row.expires_at,
+        )
+
+    async def run_periodic(self) -> None:
+        """Rebuild every ``interval`` seconds until cancelled; a failed rebuild is logged."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.reload()
+            except Exception:
+                log.exception("credential cache reload failed")
+
+
+@hookimpl(trylast=True)
+def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> VirtualCredential | None:
+    """Default source: answer from the store-backed cache (``runtime.services["credentials"]``)."""
+    cache = runtime.services.get("credentials")
+    if cache is None:
+        return None
+    found: VirtualCredential | None = cache.get(access_key_id)
+    return found

@@ -1,0 +1,229 @@
+"""Forwarding a verified request to its backend and streaming the answer back (PROXY-13…PROXY-17).
+
+Request bodies stream from the ASGI ``receive`` channel straight into one shared keep-alive
+aiohttp session: aws-chunked bodies are verified and decoded chunk by chunk, signed plain bodies
+are hashed on the way (SIGV4-5), and the upstream gets ``Content-Length`` (the decoded length
+for aws-chunked). Responses stream back with back-pressure; when the client goes away mid-body,
+the upstream response is released (the connection is dropped, not drained).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from yarl import URL
+
+from stowage.plugins.s3proxy.chunked import (
+    AwsChunkedDecoder,
+    check_payload_hash,
+    is_streaming,
+    parse_decoded_length,
+    parse_trailer_names,
+    verify_payload_sha256,
+)
+from stowage.plugins.s3proxy.outbound import UpstreamSigner, filter_response_headers
+from stowage.plugins.s3proxy.s3errors import InternalError, InvalidRequest, MissingContentLength, S3Error
+from stowage.plugins.s3proxy.sigv4 import UNSIGNED_PAYLOAD
+
+if TYPE_CHECKING:
+    from stowage.core.backends import RegisteredBackend
+    from stowage.core.runtime import Runtime
+    from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest
+    from stowage.plugins.s3proxy.metrics import ProxyMetrics
+    from stowage.plugins.s3proxy.sigv4 import VerifiedAuth
+
+__all__ = ["Forwarder", "new_session"]
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+READ_SIZE = 256 * 1024
+WATCH_DISCONNECT_ABOVE = 1 << 20  # bytes; smaller bodies finish before a watcher would matter
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_LENGTH_REQUIRED = frozenset({"PutObject", "UploadPart"})
+
+
+class ClientGone(Exception):
+    """The client disconnected before the request body was complete."""
+
+
+def new_session() -> aiohttp.ClientSession:
+    """The shared upstream session: one keep-alive pool sized for concurrency (PROXY-16)."""
+    connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, keepalive_timeout=90, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=60)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+    )
+
+
+async def _receive_body(req: ProxyRequest, receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        body = message.get("body", b"")
+        if body:
+            req.bytes_in += len(body)
+            yield body
+        if not message.get("more_body", False):
+            return
+
+
+class Forwarder:
+    def __init__(self, runtime: Runtime, metrics: ProxyMetrics) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self.session: aiohttp.ClientSession | None = None
+        self._signers: dict[str, tuple[object, UpstreamSigner]] = {}
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    def signer(self, backend: RegisteredBackend) -> UpstreamSigner:
+        """One signer per backend, rebuilt when the registry replaces the backend's spec."""
+        cached = self._signers.get(backend.spec.id)
+        if cached is None or cached[0] is not backend.spec:
+            spec = backend.spec
+            signer = UpstreamSigner(spec.endpoint, spec.signing_region, spec.access_key, spec.secret_key)
+            self._signers[spec.id] = (spec, signer)
+            return signer
+        return cached[1]
+
+    def request_body(
+        self, req: ProxyRequest, auth: VerifiedAuth, receive: Receive
+    ) -> tuple[AsyncIterator[bytes] | bytes | None, int | None, bool]:
+        """(body, upstream Content-Length, decoded?) for the inbound request."""
+        hmap = req.hmap
+        payload_hash = auth.payload_hash
+        if is_streaming(payload_hash):
+            decoded_length = parse_decoded_length(hmap.get(b"x-amz-decoded-content-length"))
+            decoder = AwsChunkedDecoder(
+                payload_hash,
+                decoded_length,
+                signing_key=auth.signing_key,
+                seed_signature=auth.signature,
+                amz_date=auth.amz_date,
+                scope=auth.scope,
+                declared_trailers=parse_trailer_names(hmap.get(b"x-amz-trailer")),
+            )
+            return decoder.stream(_receive_body(req, receive)), decoded_length, True
+        check_payload_hash(payload_hash)
+        length_header = hmap.get(b"content-length")
+        if length_header is None:
+            if b"transfer-encoding" in hmap or req.operation in _LENGTH_REQUIRED:
+                raise MissingContentLength()
+            return None, None, False
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise InvalidRequest("invalid Content-Length", result="bad-request") from None
+        if length == 0:
+            return b"", 0, False
+        body: AsyncIterator[bytes] = _receive_body(req, receive)
+        if payload_hash != UNSIGNED_PAYLOAD and len(payload_hash) == 64:
+            body = verify_payload_sha256(body, payload_hash)
+        return body, length, False
+
+    async def forward(
+        self, app: ProxyApp, req: ProxyRequest, backend: RegisteredBackend, receive: Receive, send: Send
+    ) -> None:
+        auth: VerifiedAuth = req.scope["stowage.auth"]
+        body, length, decoded = self.request_body(req, auth, receive)
+        if length:
+            await app.run_write_guards(req, length)
+        outbound = self.signer(backend).build(
+            req.method,
+            req.bucket,
+            req.key,
+            req.raw_query,
+            req.headers,
+            content_length=length,
+            decoded_body=decoded,
+            now=self.runtime.clock(),
+        )
+        body_error: list[BaseException] = []
+        data: Any = body
+        if body is not None and not isinstance(body, bytes):
+            data = _capture_errors(body, body_error)
+        if self.session is None:
+            self.session = new_session()
+        started = time.perf_counter()
+        try:
+            response = await self.session.request(
+                req.method,
+                URL(outbound.url, encoded=True),
+                headers=outbound.headers,
+                data=data,
+                allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            )
+        except Exception as exc:
+            if body_error:
+                raise body_error[0] from None
+            raise InternalError(
+                f"upstream request failed: {type(exc).__name__}", result="upstream-error"
+            ) from None
+        if body_error:
+            response.close()
+            raise body_error[0]
+        self.metrics.upstream(req.operation, time.perf_counter() - started)
+        try:
+            await self._relay(app, req, response, receive, send)
+        finally:
+            response.release()
+
+    async def _relay(
+        self, app: ProxyApp, req: ProxyRequest, response: aiohttp.ClientResponse, receive: Receive, send: Send
+    ) -> None:
+        headers = filter_response_headers(response.raw_headers, response.status)
+        headers.append((b"x-amz-request-id", req.request_id.encode()))
+        headers.extend(app.extra_headers(req))
+        req.status = response.status
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if req.method == "HEAD":
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        size = response.content_length
+        watcher: asyncio.Task[None] | None = None
+        if size is None or size > WATCH_DISCONNECT_ABOVE:
+            watcher = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            async for chunk in response.content.iter_chunked(READ_SIZE):
+                if watcher is not None and watcher.done():
+                    response.close()
+                    req.result = "client-gone"
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                req.bytes_out += len(chunk)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (aiohttp.ClientError, TimeoutError):
+            response.close()
+            req.result = "upstream-error"
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(BaseException):
+                    await watcher
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _capture_errors(body: AsyncIterator[bytes], errors: list[BaseException]) -> AsyncIterator[bytes]:
+    """Remember why a body stopped (bad chunk, client gone) so the caller reports that, not aiohttp's view."""
+    try:
+        async for piece in body:
+            yield piece
+    except (S3Error, ClientGone) as exc:
+        errors.append(exc)
+        raise
