@@ -20,8 +20,8 @@ from stowage.core.errors import ConfigError
 
 __all__ = ["add_arguments", "run"]
 
-ACCESS_ENV = "STOWAGE_QUICKSTART_ACCESS_KEY"
-SECRET_ENV = "STOWAGE_QUICKSTART_SECRET_KEY"
+ACCESS_ENV = "QUICKSTART_UPSTREAM_ACCESS_KEY"
+SECRET_ENV = "QUICKSTART_UPSTREAM_SECRET_KEY"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

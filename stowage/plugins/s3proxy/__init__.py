@@ -19,6 +19,7 @@ from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy.app import ProxyApp
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, stowage_credential_lookup
 from stowage.plugins.s3proxy.credentials_api import credential_blueprints
+from stowage.plugins.s3proxy.quickstart import quickstart_credential
 from stowage.plugins.s3proxy.sigv4 import SigningKeyCache
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ async def stowage_startup(runtime: Runtime) -> None:
     runtime.services["s3proxy"] = app
     listener = Listener("s3_proxy", parse_listen(runtime.settings.s3_proxy.listen, "s3_proxy.listen"), app)
     runtime.services.setdefault("listeners", []).append(listener)
+    runtime.services.setdefault("quickstart_steps", []).append(quickstart_credential)
 
 
 @hookimpl
