@@ -119,7 +119,9 @@ def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> Any:
 def stowage_audit_sample(event: Any, runtime: Runtime) -> Any:
     """Decide whether an audit event is recorded.
 
-    When: once per audit event, before it is queued.
+    When: once per audit event, before it is written. With only the built-in sampler present it
+    is applied as the event is recorded, so sampled-out reads never occupy the audit queue;
+    with a third-party sampler every implementation runs in the audit writer task.
     Arguments: ``event`` — a ``stowage.core.audit.AuditEvent``.
     Returns: ``True`` (record), ``False`` (drop), or ``None`` (no opinion; ask the next). The
     built-in default applies ``audit.sampling.*`` and is registered ``trylast``.
@@ -170,7 +172,8 @@ def stowage_startup(runtime: Runtime) -> None:
     """Open what the plugin owns and start its background tasks.
 
     When: once per Runtime, after migrations and before the listeners accept connections.
-    Implementations run in plugin registration order; an exception stops start-up.
+    Implementations run in registration order (built-ins first: store, audit, backends … then
+    third-party plugins; ``tryfirst``/``trylast`` still apply); an exception stops start-up.
     """
 
 
@@ -179,7 +182,8 @@ def stowage_shutdown(runtime: Runtime) -> None:
     """Stop background tasks and close what the plugin owns.
 
     When: once, after the listeners drained and before the store closes. Runs in reverse
-    registration order; exceptions are logged and the remaining implementations still run.
+    registration order (last registered first, so the audit writer shuts down after the plugins
+    that record into it); exceptions are logged and the remaining implementations still run.
     """
 
 

@@ -15,11 +15,7 @@ TEST_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests")
 
 # Hooks whose behaviour lands with a later capability; each leaves this set when its test lands.
 PENDING_HOOKS: set[str] = {
-    "stowage_authenticate",
-    "stowage_audit_sample",
-    "stowage_audit_export",
     "stowage_storage_driver",
-    "stowage_credential_lookup",
     "stowage_share_resolve",
     "stowage_quota_limits",
 }

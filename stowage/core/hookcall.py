@@ -21,14 +21,25 @@ __all__ = ["call_all", "call_all_logged", "call_first", "implementations"]
 log = logging.getLogger("stowage.plugins")
 
 
-def implementations(pm: pluggy.PluginManager, hook_name: str) -> Iterator[pluggy.HookImpl]:
-    """Implementations of ``hook_name`` in the order pluggy would call them."""
+def implementations(
+    pm: pluggy.PluginManager, hook_name: str, *, registration_order: bool = False
+) -> Iterator[pluggy.HookImpl]:
+    """Implementations of ``hook_name`` in pluggy's call order, or in registration order.
+
+    Pluggy's order is tryfirst, then last-registered first, then trylast (what resolvers want:
+    later plugins override earlier ones). Registration order keeps tryfirst/trylast but runs the
+    rest first-registered first (what lifecycle hooks want: the store and audit before users).
+    Wrappers produce no results and Stowage hooks never use them.
+    """
     caller: pluggy.HookCaller = getattr(pm.hook, hook_name)
-    # get_hookimpls() is ordered so that pluggy iterates it from the end. Wrappers are not
-    # implementations that produce results; Stowage hooks never use them.
-    for impl in reversed(caller.get_hookimpls()):
-        if not (impl.wrapper or impl.hookwrapper):
-            yield impl
+    impls = [i for i in caller.get_hookimpls() if not (i.wrapper or i.hookwrapper)]
+    if not registration_order:
+        # get_hookimpls() is ordered so that pluggy iterates it from the end.
+        yield from reversed(impls)
+        return
+    yield from (i for i in impls if i.tryfirst)
+    yield from (i for i in impls if not i.tryfirst and not i.trylast)
+    yield from (i for i in impls if i.trylast)
 
 
 async def _invoke(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
@@ -48,10 +59,12 @@ async def call_first(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) ->
     return None
 
 
-async def call_all(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[Any]:
+async def call_all(
+    pm: pluggy.PluginManager, hook_name: str, *, registration_order: bool = False, **kwargs: Any
+) -> list[Any]:
     """Call every implementation; return the non-None (awaited) results. Errors propagate."""
     results = []
-    for impl in implementations(pm, hook_name):
+    for impl in implementations(pm, hook_name, registration_order=registration_order):
         result = await _invoke(impl, kwargs)
         if result is not None:
             results.append(result)

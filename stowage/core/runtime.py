@@ -105,7 +105,8 @@ class Runtime:
         await self.open_store()
         self._opened = True
         try:
-            await self.call_all("stowage_startup", runtime=self)
+            # Registration order: the store, audit and registry come up before what uses them.
+            await hookcall.call_all(self.pm, "stowage_startup", registration_order=True, runtime=self)
         except BaseException:
             await self.close()
             raise
@@ -113,7 +114,8 @@ class Runtime:
     async def close(self) -> None:
         """Shut plugins down (reverse order), cancel background tasks, close the store."""
         if self._opened:
-            await hookcall.call_all_logged(self.pm, "stowage_shutdown", reverse=True, runtime=self)
+            # Pluggy order (last registered first): audit shuts down after what records into it.
+            await hookcall.call_all_logged(self.pm, "stowage_shutdown", runtime=self)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

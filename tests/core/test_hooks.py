@@ -104,7 +104,7 @@ async def test_hook_stowage_shutdown(stowage_factory) -> None:
 
     async with stowage_factory(plugins=[("first", make("first")), ("second", make("second"))]) as stowage:
         runtime = stowage.runtime
-    assert order == ["first", "second"]  # reverse of pluggy's call order: first registered, first out
+    assert order == ["second", "first"]  # reverse registration order: last registered, first out
     with pytest.raises(Exception):  # the store is closed after shutdown hooks ran
         await runtime.store.db.fetchone("SELECT 1")
 

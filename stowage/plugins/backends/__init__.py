@@ -1,15 +1,26 @@
 """Built-in ``backends``: the backend registry and the storage API on the dashboard listener.
 
-Parts: ``registry`` (backends from settings and the database, drivers from the
-``stowage_storage_driver`` hook), and the API modules mounted as blueprints.
+How the parts combine:
+
+* ``registry`` — backends from the settings file, then enabled database rows (secrets unsealed
+  with the root key), drivers from the ``stowage_storage_driver`` hook.
+* ``health`` — probes every backend at start-up (10 s budget) and every 60 s (BE-4).
+* ``endpoint_input`` / ``manage`` / ``dto`` — input rules, live create/patch/delete/test that keep the
+  ``backends`` table and the registry in step, and the JSON shapes.
+* ``admin_api`` (``/api/admin/backends``) and ``read_api`` (``/api/backends``) — the routes,
+  mounted as blueprints with the other API modules of this package.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stowage.hooks import hookimpl
+from stowage.plugins.backends.admin_api import admin_backends
+from stowage.plugins.backends.health import probe_all, probe_loop
+from stowage.plugins.backends.read_api import read_backends
 from stowage.plugins.backends.registry import Registry
+from stowage.plugins.backends.storage_routes import STORAGE_BLUEPRINTS
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
@@ -17,9 +28,13 @@ if TYPE_CHECKING:
 
 @hookimpl
 async def stowage_startup(runtime: Runtime) -> None:
+    """Load settings-file backends, then database rows; probe them all, then every 60 s."""
     registry = Registry(runtime)
     runtime.services["backends"] = registry
     await registry.load_settings()
+    await registry.load_database()
+    await probe_all(registry)
+    runtime.spawn(probe_loop(registry), name="backends-health")
 
 
 @hookimpl
@@ -27,3 +42,9 @@ async def stowage_shutdown(runtime: Runtime) -> None:
     registry = runtime.services.pop("backends", None)
     if registry is not None:
         await registry.close()
+
+
+@hookimpl
+def stowage_blueprints(runtime: Runtime) -> list[Any]:
+    """The backend routes on the dashboard listener."""
+    return [read_backends, admin_backends, *STORAGE_BLUEPRINTS]

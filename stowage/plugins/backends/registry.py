@@ -1,11 +1,13 @@
-"""The in-memory backend registry: settings-file entries first, then database rows (BE-1).
+"""The in-memory backend registry: settings-file entries first, then database rows (BE-1, SEC-5).
 
 Drivers come from the ``stowage_storage_driver`` hook. Settings-file entries read their keys from
-the environment variables they name (CFG-6) and win over database rows with the same id.
+the environment variables they name (CFG-6) and win over database rows with the same id. Database
+rows carry a sealed secret that is opened with the root key only to build the driver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -13,14 +15,18 @@ from typing import TYPE_CHECKING
 from stowage.core.backends import RegisteredBackend
 from stowage.core.config import BackendEntry
 from stowage.core.driver import BackendSpec, StorageDriver
-from stowage.core.errors import ConfigError, NotFound
+from stowage.core.endpoints import EndpointRecord, endpoint_repository
+from stowage.core.errors import ConfigError, NotFound, SecretKeyError
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
+    from stowage.core.secretbox import SecretBox
 
-__all__ = ["Registry", "spec_from_settings"]
+__all__ = ["SEALED_WITHOUT_KEY", "Registry", "spec_from_record", "spec_from_settings"]
 
 log = logging.getLogger("stowage.backends")
+
+SEALED_WITHOUT_KEY = "sealed secret on disk but STOWAGE_SECRET_KEY is unset"
 
 
 def spec_from_settings(entry: BackendEntry, environ: dict[str, str] | None = None) -> BackendSpec:
@@ -39,12 +45,49 @@ def spec_from_settings(entry: BackendEntry, environ: dict[str, str] | None = Non
     )
 
 
+def spec_from_record(
+    record: EndpointRecord, box: SecretBox | None, secret_key: str | None = None
+) -> BackendSpec:
+    """A ``BackendSpec`` for a database row; ``secret_key`` overrides the sealed one.
+
+    Raises ``SecretKeyError`` when a sealed secret cannot be opened (or there is no key).
+    """
+    if secret_key is None:
+        if record.secret_key_enc and box is None:
+            raise SecretKeyError(SEALED_WITHOUT_KEY)
+        try:
+            secret_key = box.unseal_text(record.secret_key_enc) if box is not None else ""
+        except (SecretKeyError, UnicodeDecodeError) as exc:
+            raise SecretKeyError(f"backend {record.id!r}: cannot unseal its secret: {exc}") from None
+    return BackendSpec(
+        id=record.id,
+        name=record.name or record.id,
+        type=record.type,
+        endpoint=record.endpoint,
+        region=record.region,
+        path_style=record.path_style,
+        access_key=record.access_key,
+        secret_key=secret_key,
+        source="db",
+    )
+
+
 class Registry:
-    """Backends by id; ``register`` builds (or rebuilds) the driver through the hook."""
+    """Backends by id; ``register`` builds (or rebuilds) the driver through the hook.
+
+    ``lock`` serialises live changes (API create/patch/delete) so the database and the registry
+    move together.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._entries: dict[str, RegisteredBackend] = {}
+        self.lock = asyncio.Lock()
+
+    @property
+    def yaml_ids(self) -> frozenset[str]:
+        """Ids declared in the settings file (read-only in the UI)."""
+        return frozenset(entry.id for entry in self._runtime.settings.backends)
 
     def get(self, backend_id: str) -> RegisteredBackend | None:
         return self._entries.get(backend_id)
@@ -59,6 +102,7 @@ class Registry:
         return entry.driver
 
     async def build_driver(self, spec: BackendSpec) -> StorageDriver:
+        """A new driver for ``spec`` (not registered); ``ConfigError`` for an unknown type."""
         driver = await self._runtime.call_first("stowage_storage_driver", backend=spec)
         if driver is None:
             raise ConfigError(
@@ -67,6 +111,7 @@ class Registry:
         return driver  # type: ignore[no-any-return]
 
     async def register(self, spec: BackendSpec) -> RegisteredBackend:
+        """Register (or replace) ``spec``; a replaced entry keeps its health and its old driver is closed."""
         driver = await self.build_driver(spec)
         old = self._entries.get(spec.id)
         entry = RegisteredBackend(spec=spec, driver=driver)
@@ -86,6 +131,28 @@ class Registry:
         """Register every settings-file backend."""
         for entry in self._runtime.settings.backends:
             await self.register(spec_from_settings(entry))
+
+    async def load_database(self) -> None:
+        """Register enabled database rows not shadowed by the settings file.
+
+        Refuses to start (``SecretKeyError``) when any row holds a sealed secret but no root key
+        is configured (SEC-5), or when an enabled row's secret does not unseal (BE-1).
+        """
+        records = await endpoint_repository(self._runtime).list()
+        box = self._runtime.secret_box
+        if box is None and any(record.secret_set for record in records):
+            raise SecretKeyError(SEALED_WITHOUT_KEY)
+        for record in records:
+            if not record.enabled:
+                continue
+            if record.id in self._entries:
+                log.warning("db backend shadowed by yaml entry; skipping", extra={"backend": record.id})
+                continue
+            spec = spec_from_record(record, box)
+            try:
+                await self.register(spec)
+            except ConfigError as exc:
+                log.error("db backend not registered", extra={"backend": record.id, "error": str(exc)})
 
     async def close(self) -> None:
         for backend_id in list(self._entries):

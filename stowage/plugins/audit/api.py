@@ -1,0 +1,63 @@
+"""Admin routes: ``GET /api/admin/audit`` (a JSON page) and ``GET /api/admin/audit.csv`` (a stream)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from stowage.core.audit import AuditFilter, audit_repository
+from stowage.core.authz import requires
+from stowage.core.timefmt import utcnow
+from stowage.core.web import current_runtime
+from stowage.plugins.audit.csvexport import csv_chunks, export_filename
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "blueprint"]
+
+DEFAULT_LIMIT = 200
+MAX_LIMIT = 1000
+
+blueprint = Blueprint("audit", __name__)
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return None  # absent or unparsable: the caller's default applies
+
+
+def page_limit(value: int | None) -> int:
+    """AUDIT-6: default 200; anything above 1000, zero or negative falls back to 200."""
+    return value if value is not None and 0 < value <= MAX_LIMIT else DEFAULT_LIMIT
+
+
+@blueprint.get("/api/admin/audit")
+@requires("admin")
+async def list_events() -> Any:
+    """Matching events newest first (ts desc, id desc) with the total count."""
+    filters = AuditFilter.from_args(request.args)
+    offset = max(_int_arg("offset") or 0, 0)
+    events, total = await audit_repository(current_runtime()).query(
+        filters, page_limit(_int_arg("limit")), offset
+    )
+    return jsonify({"events": [event.to_json() for event in events], "total": total})
+
+
+@blueprint.get("/api/admin/audit.csv")
+@requires("admin")
+async def export_csv() -> Response:
+    """Every matching event as CSV, streamed page by page.
+
+    Unlike the original (at most 1000 rows), there is no cap: an explicit positive ``limit``
+    caps the rows, and without one every matching row is streamed.
+    """
+    filters = AuditFilter.from_args(request.args)
+    limit = _int_arg("limit")
+    cap = limit if limit is not None and limit > 0 else None
+    # Bind everything now: the body is produced after the handler returns, outside the request.
+    rows = audit_repository(current_runtime()).iter_rows(filters, limit=cap)
+    response = Response(csv_chunks(rows), status=200, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export_filename(utcnow())}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

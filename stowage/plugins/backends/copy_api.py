@@ -1,0 +1,74 @@
+"""Object copy (API-36, OBJ-9): server-side within a backend, streamed through Stowage across
+backends (with the destination's quota checked first and updated after)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify
+
+from stowage.core.authz import requires
+from stowage.core.errors import BadRequest
+from stowage.core.web import current_runtime, read_json
+from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
+from stowage.plugins.backends.errors import install_error_handler
+from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.transfer import transfer_object
+from stowage.plugins.backends.validation import check_bucket, check_key
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("storage_copy", __name__)
+install_error_handler(blueprint)
+
+COPY_LIMIT = 16 * 1024
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    return (value or "").strip() if name in ("dst_bucket", "dst_backend") else value or ""
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
+    value = body.get("metadata")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise BadRequest("metadata must be an object of strings", code="invalid_metadata")
+    return {str(k): v for k, v in value.items()}
+
+
+@blueprint.post(f"{PREFIX}/<bucket>/object/copy")
+@requires("writer")
+async def copy_object(bid: str, bucket: str) -> Response:
+    check_bucket(bucket)
+    src = driver_for(bid)
+    body = await read_json(COPY_LIMIT)
+    src_key, dst_key = check_key(_text(body, "src_key")), check_key(_text(body, "dst_key"))
+    dst_bid = _text(body, "dst_backend") or bid
+    dst_bucket = check_bucket(_text(body, "dst_bucket") or bucket)
+    version_id, metadata = _text(body, "version_id"), _metadata(body)
+    if (dst_bid, dst_bucket, dst_key) == (bid, bucket, src_key) and metadata is None:
+        raise BadRequest("source and destination are the same object")
+    dst = driver_for(dst_bid)
+    if dst_bid == bid:
+        async with mutation("object.copy", backend=bid, bucket=dst_bucket, key=dst_key) as detail:
+            detail.update(src_bucket=bucket, src_key=src_key, dst_bucket=dst_bucket, dst_key=dst_key)
+            info = await src.copy_object(
+                bucket, src_key, dst_bucket, dst_key, version_id=version_id, metadata=metadata
+            )
+        return jsonify({"bucket": dst_bucket, "object": object_json(info)})
+    runtime = current_runtime()
+    async with mutation("object.transfer", backend=dst_bid, bucket=dst_bucket, key=dst_key) as detail:
+        detail.update(src_backend=bid, src_bucket=bucket, src_key=src_key, dst_backend=dst_bid,
+                      dst_bucket=dst_bucket, dst_key=dst_key)  # fmt: skip
+        size = (await src.head_object(bucket, src_key, version_id=version_id)).size
+        detail["size"] = size
+        await quota_precheck(runtime, dst_bid, dst_bucket, size)
+        info = await transfer_object(
+            src, bucket, src_key, dst, dst_bucket, dst_key, version_id=version_id, metadata=metadata
+        )
+    await quota_record(runtime, dst_bid, dst_bucket, info.size, 1)
+    return jsonify({"backend": dst_bid, "bucket": dst_bucket, "object": object_json(info)})

@@ -1,0 +1,162 @@
+"""Object routes (API-27, API-28, API-33, API-35; OBJ-1..3, OBJ-5, OBJ-6): list, download (streamed,
+single ranges), HEAD/info, delete, bulk delete. Uploads are in ``upload_api``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from stowage.core.authz import requires
+from stowage.core.driver import ObjectBody
+from stowage.core.errors import BadRequest
+from stowage.core.web import read_json
+from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.plugins.backends.errors import install_error_handler
+from stowage.plugins.backends.validation import check_bucket, check_key, content_disposition, parse_range
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("storage_objects", __name__)
+install_error_handler(blueprint)
+
+BULK_DELETE_LIMIT = 1024 * 1024
+OBJECT = f"{PREFIX}/<bucket>/object"
+
+
+class _Download:
+    """The response body: relays the driver's chunks and always releases the upstream
+    connection, also when the client goes away before the first chunk (Quart then calls
+    ``aclose`` on the iterator it was given)."""
+
+    def __init__(self, body: ObjectBody) -> None:
+        self._body = body
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._body.chunks.__anext__()
+        except BaseException:
+            await self._body.close()
+            raise
+
+    async def aclose(self) -> None:
+        await self._body.close()
+
+
+@blueprint.get(f"{PREFIX}/<bucket>/objects")
+@requires("any")
+async def list_objects(bid: str, bucket: str) -> Response:
+    check_bucket(bucket)
+    driver = driver_for(bid)
+    # Absent delimiter means "/" (browse a folder); present but empty means recursive.
+    delimiter = request.args.get("delimiter", "/")
+    prefix = request.args.get("prefix", "")
+    try:
+        max_keys = int(request.args.get("max_keys") or 1000)
+    except ValueError:
+        raise BadRequest("max_keys must be a number") from None
+    page = await driver.list_objects(
+        bucket,
+        prefix=prefix,
+        delimiter=delimiter,
+        token=request.args.get("token", ""),
+        max_keys=min(max(max_keys, 1), 1000),
+    )
+    return jsonify(
+        {
+            "prefix": prefix,
+            "delimiter": delimiter,
+            "common_prefixes": list(page.common_prefixes),
+            "is_truncated": page.is_truncated,
+            "next_continuation_token": page.next_token,
+            "objects": [object_json(o) for o in page.objects],
+        }
+    )
+
+
+@blueprint.route(OBJECT, methods=["GET", "HEAD"])
+@requires("any")
+async def get_object(bid: str, bucket: str) -> Response:
+    driver, key = target(bid, bucket)
+    version_id = arg("version_id", required=False)
+    if request.method == "HEAD":
+        return await object_info(bid, bucket)
+    byte_range = parse_range(request.headers.get("Range"))
+    body = await driver.get_object(bucket, key, version_id=version_id, byte_range=byte_range)
+    info = body.info
+    headers = {
+        "Content-Type": info.content_type or "application/octet-stream",
+        "Content-Length": str(body.content_length),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(key, arg("disposition", required=False) or "attachment"),
+    }
+    if info.etag:
+        headers["ETag"] = info.etag
+    status = 200
+    if body.content_range is not None and byte_range is not None:
+        start, end, total = body.content_range
+        headers["Content-Range"] = f"bytes {start}-{end}/{total if total >= 0 else '*'}"
+        status = 206
+    response = Response(_Download(body), status=status, headers=headers)
+    response.timeout = None  # a large download must never be cut by a response timeout
+    return response
+
+
+@blueprint.get(f"{OBJECT}/info")
+@requires("any")
+async def object_info(bid: str, bucket: str) -> Response:
+    driver, key = target(bid, bucket)
+    info = await driver.head_object(bucket, key, version_id=arg("version_id", required=False))
+    response = jsonify(object_json(info))
+    if info.etag:
+        response.headers["ETag"] = info.etag
+    return response
+
+
+@blueprint.delete(OBJECT)
+@requires("writer")
+async def delete_object(bid: str, bucket: str) -> tuple[str, int]:
+    driver, key = target(bid, bucket)
+    version_id = arg("version_id", required=False)
+    async with mutation("object.delete", backend=bid, bucket=bucket, key=key) as detail:
+        if version_id:
+            detail["version_id"] = version_id
+        await driver.delete_object(bucket, key, version_id=version_id)
+    return "", 204
+
+
+def _delete_keys(body: dict[str, Any]) -> list[tuple[str, str]]:
+    entries = body.get("keys")
+    if not isinstance(entries, list) or not entries:
+        raise BadRequest("keys must be a non-empty list")
+    keys = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+            raise BadRequest('each entry needs a "key"')
+        keys.append((check_key(entry["key"]), str(entry.get("version_id") or "")))
+    return keys
+
+
+@blueprint.post(f"{PREFIX}/<bucket>/objects/delete")
+@requires("writer")
+async def bulk_delete(bid: str, bucket: str) -> Response:
+    check_bucket(bucket)
+    driver = driver_for(bid)
+    keys = _delete_keys(await read_json(BULK_DELETE_LIMIT))
+    async with mutation("object.bulk_delete", backend=bid, bucket=bucket) as detail:
+        detail["requested"] = len(keys)
+        result = await driver.delete_objects(bucket, keys)
+        detail.update(deleted=len(result.deleted), errors=len(result.errors))
+    deleted = [{"key": k, **({"version_id": v} if v else {})} for k, v in result.deleted]
+    errors = [
+        {
+            "key": k,
+            **{name: value for name, value in (("version_id", v), ("code", c), ("message", m)) if value},
+        }
+        for k, v, c, m in result.errors
+    ]
+    return jsonify({"deleted": deleted, "errors": errors})

@@ -1,0 +1,46 @@
+"""Read routes for backends any signed-in user may call (API-15, API-16, API-17)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+from stowage.core.authz import requires
+from stowage.core.backends import RegisteredBackend, backend_registry
+from stowage.core.errors import NotFound
+from stowage.core.timefmt import to_rfc3339
+from stowage.core.web import current_runtime
+from stowage.plugins.backends.dto import public_item
+from stowage.plugins.backends.health import PROBE_TIMEOUT, probe_entry
+
+__all__ = ["read_backends"]
+
+read_backends = Blueprint("backends_read", __name__)
+
+
+def _entry(bid: str) -> RegisteredBackend:
+    entry = backend_registry(current_runtime()).get(bid)
+    if entry is None:
+        raise NotFound("backend not found")
+    return entry
+
+
+@read_backends.get("/api/backends")
+@requires("any")
+async def list_backends() -> dict[str, Any]:
+    entries = backend_registry(current_runtime()).all()
+    return {"backends": [public_item(entry) for entry in sorted(entries, key=lambda e: e.spec.id)]}
+
+
+@read_backends.get("/api/backends/<bid>")
+@requires("any")
+async def get_backend(bid: str) -> dict[str, Any]:
+    return public_item(_entry(bid))
+
+
+@read_backends.get("/api/backends/<bid>/health")
+@requires("any")
+async def backend_health(bid: str) -> dict[str, Any]:
+    probe = await probe_entry(_entry(bid), PROBE_TIMEOUT)
+    return {"healthy": probe.healthy, "last_probe_at": to_rfc3339(probe.at), "last_error": probe.error}
