@@ -1,0 +1,144 @@
+"""``POST /auth/login/local`` and ``POST /auth/logout`` (AUTH-3..5, AUTH-8, SESS-1, SESS-4, RL-1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from quart import Blueprint, Response, g, jsonify, request
+
+from stowage.core.accounts import FLAG_MUST_CHANGE_PW, Session, at, users
+from stowage.core.audit import audit_request
+from stowage.core.errors import BadRequest, RateLimited, Unauthorized
+from stowage.core.passwords import DUMMY_HASH, verify_password
+from stowage.core.ratelimit import SlidingWindowLimiter
+from stowage.core.web import client_ip, current_runtime, is_https, read_json
+from stowage.plugins.auth_local.sessions import manager
+from stowage.plugins.auth_local.static import STATIC_ID
+
+if TYPE_CHECKING:
+    from stowage.core.runtime import Runtime
+
+__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "blueprint", "login_limiter"]
+
+SESSION_COOKIE = "stowage_session"
+CSRF_COOKIE = "stowage_csrf"
+
+blueprint = Blueprint("auth_local_login", __name__)
+
+
+def login_limiter(runtime: Runtime) -> SlidingWindowLimiter:
+    """The per-IP login limiter (RL-1), shared with any other login route (e.g. OIDC)."""
+    limiter = runtime.services.get("ratelimit.login")
+    if limiter is None:
+        rl = runtime.settings.ratelimit
+        limiter = runtime.services["ratelimit.login"] = SlidingWindowLimiter(
+            rl.login_attempts, rl.login_window
+        )
+    return limiter  # type: ignore[no-any-return]
+
+
+def _set_cookies(response: Response, session: Session) -> None:
+    for name, value, http_only in (
+        (SESSION_COOKIE, session.id, True),
+        (CSRF_COOKIE, session.csrf_token, False),
+    ):
+        response.set_cookie(
+            name, value, expires=session.expires_at, path="/",
+            httponly=http_only, samesite="Lax", secure=is_https(),
+        )  # fmt: skip
+
+
+def clear_cookies(response: Response) -> None:
+    """Expire both session cookies in the browser."""
+    for name, http_only in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):
+        response.set_cookie(
+            name, "", max_age=0, expires=0, path="/", httponly=http_only, samesite="Lax", secure=is_https()
+        )
+
+
+@blueprint.after_app_request
+async def _clear_refused_cookies(response: Response) -> Response:
+    # The authenticator refused a cookie (expired, deleted, disabled user): tell the browser too.
+    if getattr(g, "stowage_clear_session", False):
+        clear_cookies(response)
+    return response
+
+
+async def _refuse(username: str, reason: str, user_id: str = "", verify: bool = False) -> Unauthorized:
+    if verify:  # flatten timing: unknown and disabled users cost one real verification (AUTH-4)
+        await verify_password("not-the-password", DUMMY_HASH)
+    # Failed logins are audited (SPEC §5 P1); the attempted password never is.
+    audit_request(
+        "auth.login_failed", status="denied", user_id=user_id, detail={"username": username, "reason": reason}
+    )
+    return Unauthorized("invalid credentials", code="invalid_credentials")
+
+
+async def _start_session(runtime: Runtime, user_id: str, source: str, flags: int) -> Response:
+    session = await manager(runtime).issue(
+        user_id=user_id,
+        source=source,
+        flags=flags,
+        ip=client_ip(),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    audit_request("auth.login", user_id=user_id, detail={"source": source})
+    response = jsonify(
+        {"status": "ok", "source": source, "must_change_pw": bool(flags & FLAG_MUST_CHANGE_PW)}
+    )
+    _set_cookies(response, session)
+    return response
+
+
+@blueprint.post("/auth/login/local")
+async def login_local() -> Response:
+    runtime = current_runtime()
+    if not login_limiter(runtime).allow(client_ip()):
+        raise RateLimited("too many attempts; try again later")
+    body = await read_json(4096)
+    auth = runtime.settings.auth
+    static = manager(runtime).static
+    if "local" not in auth.modes and static is None:
+        raise BadRequest("local login is not enabled", code="mode_disabled")
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise await _refuse(username if isinstance(username, str) else "", "empty")
+    if static is not None and username == static.username:
+        if not await verify_password(password, static.password_hash):
+            raise await _refuse(username, "bad_password", STATIC_ID)
+        return await _start_session(runtime, STATIC_ID, STATIC_ID, 0)
+    return await _login_user(runtime, username, password)
+
+
+async def _login_user(runtime: Runtime, username: str, password: str) -> Response:
+    repo = users(runtime)
+    user = await repo.get_by_username(username) if "local" in runtime.settings.auth.modes else None
+    if user is None:
+        raise await _refuse(username, "unknown_user", verify=True)
+    if not user.enabled or user.identity_source != "local" or not user.password_hash:
+        raise await _refuse(username, "disabled" if not user.enabled else "not_local", user.id, verify=True)
+    now = at(runtime.clock())
+    if user.locked_until is not None and user.locked_until > now:
+        audit_request("auth.login_failed", status="denied", user_id=user.id,
+                      detail={"username": username, "reason": "locked"})  # fmt: skip
+        raise RateLimited("account temporarily locked", code="account_locked")
+    if not await verify_password(password, user.password_hash):
+        local = runtime.settings.auth.local
+        lock_until = now + timedelta(seconds=local.lockout_window)
+        await repo.record_failure(user.id, max_attempts=local.lockout_max_attempts, lock_until=lock_until)
+        raise await _refuse(username, "bad_password", user.id)
+    await repo.record_login(user.id, now)
+    return await _start_session(runtime, user.id, "local", FLAG_MUST_CHANGE_PW if user.must_change_pw else 0)
+
+
+@blueprint.post("/auth/logout")
+async def logout() -> Response:
+    runtime = current_runtime()
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    ended = await manager(runtime).end(session_id) if session_id else None
+    if ended is not None:
+        audit_request("auth.logout", user_id=ended.user_id)
+    response = jsonify({"status": "ok"})
+    clear_cookies(response)
+    return response

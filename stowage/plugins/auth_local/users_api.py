@@ -1,0 +1,174 @@
+"""The users admin API under ``/api/admin/users`` (API-46, USER-1..7); every route is admin-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+
+from stowage.core.accounts import UNCHANGED, User, UserFilter, at, users
+from stowage.core.audit import audit_request
+from stowage.core.authz import current_identity, requires
+from stowage.core.errors import BadRequest, Forbidden, NotFound
+from stowage.core.identity import ROLES
+from stowage.core.passwords import hash_password
+from stowage.core.timefmt import to_rfc3339
+from stowage.core.web import current_runtime, read_json
+from stowage.plugins.auth_local.ops import check_policy, create_local_user
+from stowage.plugins.auth_local.sessions import manager
+
+__all__ = ["blueprint", "user_json"]
+
+blueprint = Blueprint("auth_local_users", __name__, url_prefix="/api/admin/users")
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """USER-1: the API shape of a user; the password hash never leaves the server."""
+    out: dict[str, Any] = {"id": user.id, "username": user.username}
+    if user.email:
+        out["email"] = user.email
+    out.update(
+        role=user.role,
+        identity_source=user.identity_source,
+        enabled=user.enabled,
+        must_change_pw=user.must_change_pw,
+        failed_attempts=user.failed_attempts,
+    )
+    if user.locked_until is not None:
+        out["locked_until"] = to_rfc3339(user.locked_until)
+    out["created_at"] = to_rfc3339(user.created_at)
+    if user.last_login_at is not None:
+        out["last_login_at"] = to_rfc3339(user.last_login_at)
+    return out
+
+
+def _filter() -> UserFilter:
+    args = request.args
+    try:
+        limit = int(args.get("limit", "100"))
+    except ValueError:
+        limit = 100
+    try:
+        offset = max(0, int(args.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    enabled = {"true": True, "false": False}.get(args.get("enabled", "").lower())
+    return UserFilter(
+        query=args.get("query", "").strip(),
+        role=args.get("role") or None,
+        source=args.get("source") or None,
+        enabled=enabled,
+        limit=limit if 0 < limit <= 500 else 100,
+        offset=offset,
+    )
+
+
+async def _target(user_id: str) -> User:
+    user = await users(current_runtime()).get(user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+@blueprint.get("")
+@requires("admin")
+async def list_users() -> Response:
+    found = await users(current_runtime()).list(_filter())
+    return jsonify({"users": [user_json(u) for u in found]})
+
+
+@blueprint.post("")
+@requires("admin")
+async def create_user() -> Response:
+    body = await read_json(4096)
+    username, password, role = body.get("username"), body.get("password"), body.get("role")
+    if not all(isinstance(v, str) and v for v in (username, password, role)):
+        raise BadRequest("username, password and role are required")
+    email = body.get("email")
+    must_change = body.get("must_change_pw", True)
+    if (email is not None and not isinstance(email, str)) or not isinstance(must_change, bool):
+        raise BadRequest("email must be a string and must_change_pw a boolean")
+    user = await create_local_user(
+        current_runtime(), username=str(username), password=str(password), role=str(role),
+        email=email, must_change_pw=must_change, created_by=current_identity().user_id,
+    )  # fmt: skip
+    audit_request("user.create", detail={"target": user.id, "username": user.username, "role": user.role})
+    response = jsonify(user_json(user))
+    response.status_code = 201
+    return response
+
+
+@blueprint.get("/<user_id>")
+@requires("admin")
+async def get_user(user_id: str) -> Response:
+    return jsonify(user_json(await _target(user_id)))
+
+
+@blueprint.patch("/<user_id>")
+@requires("admin")
+async def patch_user(user_id: str) -> Response:
+    body = await read_json(4096)
+    role, enabled, email = (
+        body.get("role", UNCHANGED),
+        body.get("enabled", UNCHANGED),
+        body.get("email", UNCHANGED),
+    )
+    if role is not UNCHANGED and role not in ROLES:
+        raise BadRequest("invalid role")
+    if enabled is not UNCHANGED and not isinstance(enabled, bool):
+        raise BadRequest("enabled must be a boolean")
+    if email is not UNCHANGED and not isinstance(email, str):
+        raise BadRequest("email must be a string")
+    before = await _target(user_id)
+    if role is not UNCHANGED and role != before.role and user_id == current_identity().user_id:
+        raise Forbidden("you cannot change your own role", code="self_role_change")
+    updated = await users(current_runtime()).update(user_id, role=role, enabled=enabled, email=email)
+    if updated is None:
+        raise NotFound("user not found")
+    # Role and enabled take effect on the user's next request (decision 32).
+    manager(current_runtime()).forget_user(user_id)
+    fields = sorted(k for k in ("role", "enabled", "email") if k in body)
+    audit_request("user.update", detail={"target": user_id, "fields": fields})
+    return jsonify(user_json(updated))
+
+
+@blueprint.post("/<user_id>/reset-password")
+@requires("admin")
+async def reset_password(user_id: str) -> Response:
+    runtime = current_runtime()
+    body = await read_json(4096)
+    password = body.get("new_password")
+    if not isinstance(password, str) or not password:
+        raise BadRequest("new_password is required")
+    target = await _target(user_id)
+    check_policy(runtime, password)
+    me = current_identity()
+    is_self = target.id == me.user_id
+    await users(runtime).set_password(
+        target.id, await hash_password(password), must_change_pw=not is_self, now=at(runtime.clock())
+    )
+    await manager(runtime).end_for_user(target.id, keep=me.session_id if is_self else "")
+    audit_request("user.reset_password", detail={"target": target.id})
+    return jsonify({"status": "ok"})
+
+
+@blueprint.post("/<user_id>/unlock")
+@requires("admin")
+async def unlock_user(user_id: str) -> Response:
+    if not await users(current_runtime()).unlock(user_id):
+        raise NotFound("user not found")
+    audit_request("user.unlock", detail={"target": user_id})
+    return jsonify({"status": "ok"})
+
+
+@blueprint.delete("/<user_id>")
+@requires("admin")
+async def delete_user(user_id: str) -> Response:
+    runtime = current_runtime()
+    if user_id == current_identity().user_id:
+        raise BadRequest("you cannot delete yourself", code="self_delete")
+    if not await users(runtime).delete(user_id):
+        raise NotFound("user not found")
+    await manager(runtime).end_for_user(user_id)
+    audit_request("user.delete", detail={"target": user_id})
+    return Response(status=204)
