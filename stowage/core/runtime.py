@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Runtime:
     metrics: DashboardMetrics
     trusted_proxies: TrustedProxies
     clock: Callable[[], float] = time.time
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     services: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -192,4 +194,5 @@ async def build_runtime(
         metrics=DashboardMetrics(registry),
         trusted_proxies=TrustedProxies(settings.server.trusted_proxies),
         clock=clock or time.time,
+        environ=os.environ if environ is None else environ,
     )

@@ -61,7 +61,7 @@ def stowage_blueprints(runtime: Runtime) -> list[Any]:
 
 @hookimpl
 def stowage_startup(runtime: Runtime) -> None:
-    sessions = SessionManager(runtime, load_static_admin(runtime.settings))
+    sessions = SessionManager(runtime, load_static_admin(runtime.settings, runtime.environ))
     runtime.services[SERVICE] = sessions
     runtime.services.setdefault("quickstart_steps", []).append(quickstart_admin)
     runtime.spawn(sessions.run_every(FLUSH_EVERY, "flush"), "auth_local-session-touch")

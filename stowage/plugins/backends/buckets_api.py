@@ -74,8 +74,8 @@ async def create_bucket(bid: str) -> tuple[Response, int]:
     driver = driver_for(bid)
     body = await read_json(4096)
     name, region = str(body.get("name") or "").strip(), str(body.get("region") or "").strip()
+    check_bucket_name(name)  # refused input is not an attempted change: not audited
     async with mutation("bucket.create", backend=bid, bucket=name) as detail:
-        check_bucket_name(name)
         if region:
             detail["region"] = region
         await driver.create_bucket(name, region)

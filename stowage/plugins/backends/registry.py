@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from stowage.core.backends import RegisteredBackend
@@ -29,7 +30,7 @@ log = logging.getLogger("stowage.backends")
 SEALED_WITHOUT_KEY = "sealed secret on disk but STOWAGE_SECRET_KEY is unset"
 
 
-def spec_from_settings(entry: BackendEntry, environ: dict[str, str] | None = None) -> BackendSpec:
+def spec_from_settings(entry: BackendEntry, environ: Mapping[str, str] | None = None) -> BackendSpec:
     """A ``BackendSpec`` for a settings-file entry, keys read from the variables it names."""
     env = os.environ if environ is None else environ
     return BackendSpec(
@@ -130,7 +131,7 @@ class Registry:
     async def load_settings(self) -> None:
         """Register every settings-file backend."""
         for entry in self._runtime.settings.backends:
-            await self.register(spec_from_settings(entry))
+            await self.register(spec_from_settings(entry, self._runtime.environ))
 
     async def load_database(self) -> None:
         """Register enabled database rows not shadowed by the settings file.

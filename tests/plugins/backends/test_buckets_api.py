@@ -29,7 +29,9 @@ async def test_create_list_delete_bucket(api, rclone_upstream) -> None:
 
 async def test_bucket_list_is_cached_for_two_seconds(api, rclone_upstream, boto3_client_factory) -> None:
     _, first = await api.call("GET", "/api/backends/main/buckets")
-    client = boto3_client_factory(rclone_upstream.endpoint_url, rclone_upstream.access_key, rclone_upstream.secret_key)
+    client = boto3_client_factory(
+        rclone_upstream.endpoint_url, rclone_upstream.access_key, rclone_upstream.secret_key
+    )
     name = f"cache-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
     try:

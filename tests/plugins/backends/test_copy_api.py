@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import types
+
+import aiohttp
 
 from stowage.hooks import hookimpl
 from tests.plugins.backends.support import Api, TestSupport, backend_entry
-
-import aiohttp
 
 
 def copy_url(bucket: str, bid: str = "main") -> str:
@@ -24,13 +24,25 @@ async def read(api, bid: str, bucket: str, key: str) -> bytes:
 async def test_copy_within_a_backend(api, s3_bucket) -> None:
     data = os.urandom(100_000)
     await api.upload("main", s3_bucket, "src.bin", data)
-    status, body = await api.call("POST", copy_url(s3_bucket), "user", json={"src_key": "src.bin", "dst_key": "dst.bin"})
+    status, body = await api.call(
+        "POST", copy_url(s3_bucket), "user", json={"src_key": "src.bin", "dst_key": "dst.bin"}
+    )
     assert status == 200 and body["bucket"] == s3_bucket
     assert body["object"]["key"] == "dst.bin" and body["object"]["size"] == len(data)
     assert await read(api, "main", s3_bucket, "dst.bin") == data
     (event,) = await api.audit("object.copy")
-    assert (event.user_id, event.backend, event.bucket, event.key) == ("user-user", "main", s3_bucket, "dst.bin")
-    assert event.detail == {"src_bucket": s3_bucket, "src_key": "src.bin", "dst_bucket": s3_bucket, "dst_key": "dst.bin"}
+    assert (event.user_id, event.backend, event.bucket, event.key) == (
+        "user-user",
+        "main",
+        s3_bucket,
+        "dst.bin",
+    )
+    assert event.detail == {
+        "src_bucket": s3_bucket,
+        "src_key": "src.bin",
+        "dst_bucket": s3_bucket,
+        "dst_key": "dst.bin",
+    }
 
 
 async def test_copy_across_backends_streams_and_records_quota(api, s3_bucket) -> None:
@@ -42,10 +54,20 @@ async def test_copy_across_backends_streams_and_records_quota(api, s3_bucket) ->
     assert body["backend"] == "other" and body["bucket"] == s3_bucket and body["object"]["size"] == len(data)
     assert await read(api, "other", s3_bucket, "moved/copy.bin") == data
     (event,) = await api.audit("object.transfer")
-    assert (event.user_id, event.backend, event.bucket, event.key) == ("user-user", "other", s3_bucket, "moved/copy.bin")
+    assert (event.user_id, event.backend, event.bucket, event.key) == (
+        "user-user",
+        "other",
+        s3_bucket,
+        "moved/copy.bin",
+    )
     assert event.detail == {
-        "src_backend": "main", "src_bucket": s3_bucket, "src_key": "src.bin",
-        "dst_backend": "other", "dst_bucket": s3_bucket, "dst_key": "moved/copy.bin", "size": len(data),
+        "src_backend": "main",
+        "src_bucket": s3_bucket,
+        "src_key": "src.bin",
+        "dst_backend": "other",
+        "dst_bucket": s3_bucket,
+        "dst_key": "moved/copy.bin",
+        "size": len(data),
     }
 
 
@@ -87,24 +109,44 @@ async def test_quota_seam_is_called_on_uploads_parts_and_transfers(
 ) -> None:
     quotas = Quotas(hard=1000)
     support = TestSupport()
-    plugin: Any = type("QuotaPlugin", (), {"stowage_startup": hookimpl(lambda runtime: runtime.services.update(quotas=quotas))})()
-    settings = {"backends": [backend_entry("main", rclone_upstream.endpoint_url), backend_entry("other", rclone_upstream.endpoint_url)]}
+    plugin = types.SimpleNamespace(
+        stowage_startup=hookimpl(lambda runtime: runtime.services.update(quotas=quotas))
+    )
+    settings = {
+        "backends": [
+            backend_entry("main", rclone_upstream.endpoint_url),
+            backend_entry("other", rclone_upstream.endpoint_url),
+        ]
+    }
     async with (
-        stowage_factory(settings, env=upstream_env, plugins=[("testsupport", support), ("fakequotas", plugin)]) as stowage,
+        stowage_factory(
+            settings, env=upstream_env, plugins=[("testsupport", support), ("fakequotas", plugin)]
+        ) as stowage,
         aiohttp.ClientSession() as http,
     ):
         api = Api(stowage, http, support)
         assert (await api.upload("main", s3_bucket, "small", b"x" * 10))[0] == 201
         status, body = await api.upload("main", s3_bucket, "large", b"x" * 2000)
         assert status == 507 and body["error"]["code"] == "quota_exceeded"
-        _, created = await api.call("POST", f"/api/backends/main/buckets/{s3_bucket}/multipart", params={"key": "mp"})
+        _, created = await api.call(
+            "POST", f"/api/backends/main/buckets/{s3_bucket}/multipart", params={"key": "mp"}
+        )
         params = {"key": "mp", "upload_id": created["upload_id"]}
-        status, _ = await api.call("PUT", f"/api/backends/main/buckets/{s3_bucket}/multipart/parts/1", params=params, data=b"y" * 2000)
+        status, _ = await api.call(
+            "PUT",
+            f"/api/backends/main/buckets/{s3_bucket}/multipart/parts/1",
+            params=params,
+            data=b"y" * 2000,
+        )
         assert status == 507
         await api.call("DELETE", f"/api/backends/main/buckets/{s3_bucket}/multipart", params=params)
         await api.upload("main", s3_bucket, "big-src", b"z" * 999)
         payload = {"src_key": "big-src", "dst_key": "t", "dst_backend": "other"}
         assert (await api.call("POST", copy_url(s3_bucket), json=payload))[0] == 200
-        assert quotas.recorded == [("main", s3_bucket, 10, 1), ("main", s3_bucket, 999, 1), ("other", s3_bucket, 999, 1)]
+        assert quotas.recorded == [
+            ("main", s3_bucket, 10, 1),
+            ("main", s3_bucket, 999, 1),
+            ("other", s3_bucket, 999, 1),
+        ]
         (failed,) = [e for e in await api.audit("object.upload") if e.status == "error"]
         assert failed.key == "large" and failed.detail["error"] == "quota_exceeded"

@@ -34,7 +34,10 @@ async def test_down_backend_answers_502_quickly(stowage_factory, upstream_env) -
             started = time.monotonic()
             status, body = await api.call(method, path, **kwargs)
             assert time.monotonic() - started < 6, path
-            assert status == 502 and body["error"] == {"code": "backend_error", "message": "backend operation failed"}
+            assert status == 502 and body["error"] == {
+                "code": "backend_error",
+                "message": "backend operation failed",
+            }
         started = time.monotonic()
         status, body = await api.upload("down", "b", "k", b"data")
         assert status == 502 and time.monotonic() - started < 6

@@ -16,7 +16,11 @@ def mp(bucket: str, rest: str = "") -> str:
 async def test_multipart_roundtrip(api, s3_bucket) -> None:
     parts = [os.urandom(5 * MiB), os.urandom(123)]
     status, created = await api.call(
-        "POST", mp(s3_bucket), "user", params={"key": "big/file.bin"}, json={"content_type": "application/x-mp"}
+        "POST",
+        mp(s3_bucket),
+        "user",
+        params={"key": "big/file.bin"},
+        json={"content_type": "application/x-mp"},
     )
     assert status == 200 and created["key"] == "big/file.bin" and created["bucket"] == s3_bucket
     upload_id = created["upload_id"]
@@ -32,9 +36,13 @@ async def test_multipart_roundtrip(api, s3_bucket) -> None:
         assert part["etag"].strip('"') == hashlib.md5(data).hexdigest()
         done.append({"PartNumber": number, "ETag": part["etag"]})
     params = {"key": "big/file.bin", "upload_id": upload_id}
-    status, info = await api.call("POST", mp(s3_bucket, "/complete"), "user", params=params, json={"parts": done})
+    status, info = await api.call(
+        "POST", mp(s3_bucket, "/complete"), "user", params=params, json={"parts": done}
+    )
     assert status == 200 and info["size"] == sum(map(len, parts))
-    async with api.request("GET", f"/api/backends/main/buckets/{s3_bucket}/object", params={"key": "big/file.bin"}) as r:
+    async with api.request(
+        "GET", f"/api/backends/main/buckets/{s3_bucket}/object", params={"key": "big/file.bin"}
+    ) as r:
         assert await r.read() == b"".join(parts)
         assert r.headers["Content-Type"] == "application/x-mp"
     actions = [(e.action, e.user_id, e.backend, e.bucket, e.key) for e in await api.audit()]
@@ -54,7 +62,11 @@ async def test_part_rules_and_abort(api, s3_bucket) -> None:
     status, body = await api.call("PUT", mp(s3_bucket, "/parts/1"), params=params, data=chunked())
     assert status == 411 and body["error"]["code"] == "length_required"
     status, body = await api.call(
-        "PUT", mp(s3_bucket, "/parts/1"), params=params, data=b"", headers={"Content-Length": str(64 * MiB + 1)}
+        "PUT",
+        mp(s3_bucket, "/parts/1"),
+        params=params,
+        data=b"",
+        headers={"Content-Length": str(64 * MiB + 1)},
     )
     assert status == 413 and body["error"]["code"] == "too_large"
     for bad in ("0", "10001"):
@@ -74,5 +86,7 @@ async def test_part_rules_and_abort(api, s3_bucket) -> None:
 
 async def test_create_honours_if_none_match(api, s3_bucket) -> None:
     await api.upload("main", s3_bucket, "exists", b"1")
-    status, body = await api.call("POST", mp(s3_bucket), params={"key": "exists"}, headers={"If-None-Match": "*"})
+    status, body = await api.call(
+        "POST", mp(s3_bucket), params={"key": "exists"}, headers={"If-None-Match": "*"}
+    )
     assert status == 412 and body["error"]["code"] == "object_exists"

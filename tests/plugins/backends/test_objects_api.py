@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
 import os
 
 import aiohttp
+
+from stowage.core.backends import backend_registry
 
 
 def obj(bucket: str, rest: str = "", bid: str = "main") -> str:
@@ -22,7 +25,9 @@ async def test_upload_get_info_head_and_delete_roundtrip(api, s3_bucket) -> None
     assert body["etag"].strip('"') == hashlib.md5(data).hexdigest()
     assert body["content_type"] == "application/x-test" and body["last_modified"].endswith("Z")
 
-    async with api.request("GET", obj(s3_bucket, "object"), "readonly", params={"key": "docs/report 1.bin"}) as r:
+    async with api.request(
+        "GET", obj(s3_bucket, "object"), "readonly", params={"key": "docs/report 1.bin"}
+    ) as r:
         assert r.status == 200
         assert await r.read() == data
         assert r.headers["Content-Length"] == str(len(data))
@@ -31,12 +36,18 @@ async def test_upload_get_info_head_and_delete_roundtrip(api, s3_bucket) -> None
         assert r.headers["Content-Disposition"] == 'attachment; filename="report 1.bin"'
         assert r.headers["ETag"] == body["etag"]
 
-    status, info = await api.call("GET", obj(s3_bucket, "object/info"), "readonly", params={"key": "docs/report 1.bin"})
+    status, info = await api.call(
+        "GET", obj(s3_bucket, "object/info"), "readonly", params={"key": "docs/report 1.bin"}
+    )
     assert status == 200 and info["size"] == len(data) and info["etag"] == body["etag"]
-    async with api.request("HEAD", obj(s3_bucket, "object"), "readonly", params={"key": "docs/report 1.bin"}) as r:
+    async with api.request(
+        "HEAD", obj(s3_bucket, "object"), "readonly", params={"key": "docs/report 1.bin"}
+    ) as r:
         assert r.status == 200 and r.headers["ETag"] == body["etag"]
 
-    status, _ = await api.call("DELETE", obj(s3_bucket, "object"), "user", params={"key": "docs/report 1.bin"})
+    status, _ = await api.call(
+        "DELETE", obj(s3_bucket, "object"), "user", params={"key": "docs/report 1.bin"}
+    )
     assert status == 204
     status, err = await api.call("GET", obj(s3_bucket, "object/info"), params={"key": "docs/report 1.bin"})
     assert status == 404 and err["error"]["code"] == "not_found"
@@ -61,15 +72,21 @@ async def test_ranges(api, s3_bucket) -> None:
         ("bytes=10000-", data[10000:], f"bytes 10000-{len(data) - 1}/{len(data)}"),
         ("bytes=10000-99999", data[10000:], f"bytes 10000-{len(data) - 1}/{len(data)}"),
     ):
-        async with api.request("GET", obj(s3_bucket, "object"), params=params, headers={"Range": header}) as r:
+        async with api.request(
+            "GET", obj(s3_bucket, "object"), params=params, headers={"Range": header}
+        ) as r:
             assert r.status == 206, header
             assert r.headers["Content-Range"] == content_range
             assert await r.read() == expected
     for ignored in ("bytes=-5", "bytes=0-1,5-6", "bytes=9-2", "items=0-1"):
-        async with api.request("GET", obj(s3_bucket, "object"), params=params, headers={"Range": ignored}) as r:
+        async with api.request(
+            "GET", obj(s3_bucket, "object"), params=params, headers={"Range": ignored}
+        ) as r:
             assert r.status == 200 and "Content-Range" not in r.headers
             assert await r.read() == data
-    async with api.request("GET", obj(s3_bucket, "object"), params=params, headers={"Range": "bytes=20000-"}) as r:
+    async with api.request(
+        "GET", obj(s3_bucket, "object"), params=params, headers={"Range": "bytes=20000-"}
+    ) as r:
         assert r.status == 416
         assert r.headers["Content-Range"] == f"bytes */{len(data)}"
         assert (await r.json())["error"]["code"] == "bad_range"
@@ -85,7 +102,9 @@ async def test_list_with_prefix_delimiter_and_continuation(api, s3_bucket) -> No
     assert page["objects"][0]["size"] == 1 and page["is_truncated"] is False
 
     status, page = await api.call("GET", obj(s3_bucket, "objects"), params={"prefix": "a/"})
-    assert [o["key"] for o in page["objects"]] == ["a/1", "a/2", "a/3"] and page["common_prefixes"] == ["a/deep/"]
+    assert [o["key"] for o in page["objects"]] == ["a/1", "a/2", "a/3"] and page["common_prefixes"] == [
+        "a/deep/"
+    ]
 
     keys, token = [], ""
     while True:
@@ -115,7 +134,9 @@ async def test_bulk_delete(api, s3_bucket) -> None:
     assert status == 400
     big = json.dumps({"keys": [{"key": "k" * 1000}] * 1100}).encode()
     headers = {"Content-Type": "application/json"}
-    status, body = await api.call("POST", obj(s3_bucket, "objects/delete"), data=io.BytesIO(big), headers=headers)
+    status, body = await api.call(
+        "POST", obj(s3_bucket, "objects/delete"), data=io.BytesIO(big), headers=headers
+    )
     assert status == 413 and body["error"]["code"] == "too_large"
 
 
@@ -176,8 +197,30 @@ async def test_download_aborted_by_client_releases_upstream(api, s3_bucket) -> N
     for _ in range(5):
         async with aiohttp.ClientSession() as http:
             async with http.get(
-                api.url(obj(s3_bucket, "object")), params={"key": "abort.bin"}, headers={"X-Test-Role": "admin"}
+                api.url(obj(s3_bucket, "object")),
+                params={"key": "abort.bin"},
+                headers={"X-Test-Role": "admin"},
             ) as r:
                 await r.content.read(1000)  # then drop the connection
     async with api.request("GET", obj(s3_bucket, "object"), params={"key": "abort.bin"}) as r:
         assert await r.read() == data
+
+
+async def test_slow_download_outlives_a_response_timeout(api, s3_bucket) -> None:
+    # Even with an app-wide RESPONSE_TIMEOUT, a download sets its own (none): a slow reader of an
+    # object larger than the socket buffers must still get every byte.
+    data = os.urandom(32 * 1024 * 1024)
+    driver = backend_registry(api.stowage.runtime).driver("main")
+
+    async def body():
+        yield data
+
+    await driver.put_object(s3_bucket, "slow.bin", body(), size=len(data))
+    app = next(item.app for item in api.stowage.listeners if item.name == "dashboard")
+    app.config["RESPONSE_TIMEOUT"] = 0.5
+    received = bytearray()
+    async with api.request("GET", obj(s3_bucket, "object"), params={"key": "slow.bin"}) as r:
+        received += await r.content.read(64 * 1024)
+        await asyncio.sleep(1.5)
+        received += await r.read()
+    assert bytes(received) == data

@@ -38,8 +38,12 @@ async def test_hook_stowage_storage_driver(stowage_factory, rclone_upstream, ups
         "backends": [
             {"id": "mem", "type": "memtest", "endpoint": "memory://"},
             {
-                "id": "s3", "type": "s3v4", "endpoint": rclone_upstream.endpoint_url,
-                "access_key_env": "T_AK", "secret_key_env": "T_SK", "path_style": True,
+                "id": "s3",
+                "type": "s3v4",
+                "endpoint": rclone_upstream.endpoint_url,
+                "access_key_env": "T_AK",
+                "secret_key_env": "T_SK",
+                "path_style": True,
             },
         ]
     }

@@ -32,7 +32,8 @@ def test_valid_keys(key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["", "x" * 1025, "ü" * 513, "nul\x00", "cr\r", "del\x7f", "\u202a", "\u2069", "..", "a/../b", "a/.."]
+    "key",
+    ["", "x" * 1025, "ü" * 513, "nul\x00", "cr\r", "del\x7f", "\u202a", "\u2069", "..", "a/../b", "a/.."],
 )
 def test_invalid_keys(key: str) -> None:
     assert key_problem(key)
