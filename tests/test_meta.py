@@ -15,9 +15,6 @@ TEST_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests")
 
 # Hooks whose behaviour lands with a later capability; each leaves this set when its test lands.
 PENDING_HOOKS: set[str] = {
-    "stowage_storage_driver",
-    "stowage_share_resolve",
-    "stowage_quota_limits",
 }
 
 

@@ -11,9 +11,10 @@ from quart import Blueprint, Response, jsonify, request
 from stowage.core.authz import requires
 from stowage.core.driver import ObjectBody
 from stowage.core.errors import BadRequest
-from stowage.core.web import read_json
+from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.errors import install_error_handler
+from stowage.plugins.backends.quota_gate import quota_after_delete
 from stowage.plugins.backends.validation import check_bucket, check_key, content_disposition, parse_range
 
 __all__ = ["blueprint"]
@@ -126,6 +127,7 @@ async def delete_object(bid: str, bucket: str) -> tuple[str, int]:
         if version_id:
             detail["version_id"] = version_id
         await driver.delete_object(bucket, key, version_id=version_id)
+    await quota_after_delete(current_runtime(), bid, bucket)
     return "", 204
 
 
@@ -151,6 +153,8 @@ async def bulk_delete(bid: str, bucket: str) -> Response:
         detail["requested"] = len(keys)
         result = await driver.delete_objects(bucket, keys)
         detail.update(deleted=len(result.deleted), errors=len(result.errors))
+    if result.deleted:
+        await quota_after_delete(current_runtime(), bid, bucket)
     deleted = [{"key": k, **({"version_id": v} if v else {})} for k, v in result.deleted]
     errors = [
         {

@@ -19,6 +19,7 @@ from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy.app import ProxyApp
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, stowage_credential_lookup
 from stowage.plugins.s3proxy.credentials_api import credential_blueprints
+from stowage.plugins.s3proxy.policies import install_policies, policy_blueprints
 from stowage.plugins.s3proxy.quickstart import quickstart_credential
 from stowage.plugins.s3proxy.sigv4 import SigningKeyCache
 
@@ -41,6 +42,7 @@ async def stowage_startup(runtime: Runtime) -> None:
     )
     runtime.spawn(cache.run_periodic(), "s3proxy.credentials.reload")
     app = ProxyApp(runtime, cache, signing_keys)
+    await install_policies(runtime, app)
     runtime.services["s3proxy"] = app
     listener = Listener("s3_proxy", parse_listen(runtime.settings.s3_proxy.listen, "s3_proxy.listen"), app)
     runtime.services.setdefault("listeners", []).append(listener)
@@ -58,4 +60,4 @@ async def stowage_shutdown(runtime: Runtime) -> None:
 def stowage_blueprints(runtime: Runtime) -> list[Any]:
     if not runtime.settings.s3_proxy.enabled:
         return []
-    return list(credential_blueprints())
+    return [*credential_blueprints(), *policy_blueprints()]

@@ -46,6 +46,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 PreAuthHandler = Callable[["ProxyApp", "ProxyRequest", Receive, Send], Awaitable[bool]]
 WriteGuard = Callable[["ProxyRequest", int], Awaitable[None]]
+AfterUpstream = Callable[["ProxyRequest", int], Awaitable[None]]
 _REDACT = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&]*", re.IGNORECASE)
 _WRITE_OPERATIONS = frozenset({"PutObject", "UploadPart"})
 
@@ -128,6 +129,8 @@ class ProxyApp:
         self.pre_auth: list[PreAuthHandler] = []
         self.write_guards: list[WriteGuard] = []
         self.response_headers: list[Callable[[ProxyRequest], list[tuple[bytes, bytes]]]] = []
+        # Called with the upstream status once its response headers arrived, before relaying.
+        self.after_upstream: list[AfterUpstream] = []
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(runtime.started_at))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -323,6 +326,8 @@ class ProxyApp:
                     "request_id": req.request_id,
                 },
             )
+        if req.scope.get("stowage.skip_audit"):  # e.g. CORS preflights (CORS-2: no audit)
+            return
         detail: dict[str, Any] = {"auth_mode": req.auth_mode, "result": req.result}
         if req.access_key:
             detail["access_key"] = req.access_key

@@ -145,7 +145,9 @@ class Forwarder:
             req.headers,
             content_length=length,
             decoded_body=decoded,
-            now=self.runtime.clock(),
+            # The upstream checks our X-Amz-Date against its own wall clock, so outbound signing
+            # uses real time; runtime.clock (injectable) governs only the proxy's own decisions.
+            now=time.time(),
         )
         body_error: list[BaseException] = []
         data: Any = body
@@ -174,6 +176,8 @@ class Forwarder:
             raise body_error[0]
         self.metrics.upstream(req.operation, time.perf_counter() - started)
         try:
+            for hook in app.after_upstream:
+                await hook(req, response.status)
             await self._relay(app, req, response, receive, send)
         finally:
             response.release()

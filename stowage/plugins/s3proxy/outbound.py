@@ -70,11 +70,16 @@ PRESIGN_PARAMS = frozenset(
 """Lower-cased; matched case-insensitively so no spelling of a presign parameter reaches upstream."""
 
 # Hop-by-hop headers, Server (PROXY-17), the upstream's request id (the proxy sends its own,
-# PROXY-2) and Date (the ASGI server adds one; two Date headers confuse clients).
+# PROXY-2), Date (the ASGI server adds one; two Date headers confuse clients) and the upstream's
+# CORS headers (CORS is Stowage's per-bucket rules, CORS-3; e.g. rclone's blanket "*" would
+# otherwise let every origin read through the proxy).
 DROPPED_RESPONSE_HEADERS = frozenset(
     {
         b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
         b"trailer", b"transfer-encoding", b"upgrade", b"server", b"x-amz-request-id", b"date",
+        b"access-control-allow-origin", b"access-control-allow-credentials",
+        b"access-control-allow-methods", b"access-control-allow-headers",
+        b"access-control-expose-headers", b"access-control-max-age",
     }
 )  # fmt: skip
 _SIGNED_PLAIN_HEADERS = frozenset({"content-md5"})

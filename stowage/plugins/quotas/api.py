@@ -1,0 +1,121 @@
+"""API-25: ``GET/PUT/DELETE …/buckets/<bucket>/quota`` and ``POST …/quota/recompute`` (QUOTA-5…8)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from quart import Blueprint, Response, jsonify
+
+from stowage.core.audit import audit_request
+from stowage.core.authz import current_identity, requires
+from stowage.core.errors import BackendFailure, BadRequest, NotFound
+from stowage.core.timefmt import to_rfc3339
+from stowage.core.web import current_runtime, read_json
+
+if TYPE_CHECKING:
+    from stowage.core.runtime import Runtime
+    from stowage.plugins.quotas.tracker import QuotaTracker
+
+__all__ = ["QUOTA_BODY_LIMIT", "blueprint", "quota_json"]
+
+QUOTA_BODY_LIMIT = 1024
+PATH = "/api/backends/<bid>/buckets/<bucket>/quota"
+
+blueprint = Blueprint("quotas", __name__)
+
+
+def _tracker(runtime: Runtime, bid: str) -> QuotaTracker:
+    registry = runtime.services.get("backends")
+    if registry is None or registry.get(bid) is None:
+        raise NotFound("backend not found")
+    tracker: QuotaTracker = runtime.service("quotas")
+    return tracker
+
+
+async def quota_json(runtime: Runtime, tracker: QuotaTracker, bid: str, bucket: str) -> dict[str, Any]:
+    """The QUOTA-5 shape (the original code's field names), empty optional fields left out."""
+    limits = await tracker.limits(bid, bucket)
+    row = await runtime.store.quotas.get(bid, bucket)  # type: ignore[attr-defined]
+    usage = tracker.usage(bid, bucket)
+    out: dict[str, Any] = {"configured": limits is not None, "has_usage": usage is not None}
+    if limits is not None:
+        out.update(soft_bytes=limits.soft_bytes, hard_bytes=limits.hard_bytes)
+    if row is not None:
+        out["updated_at"] = to_rfc3339(row.updated_at)
+        if row.updated_by:
+            out["updated_by"] = row.updated_by
+    if usage is not None:
+        out.update(
+            usage_bytes=usage.bytes, object_count=usage.objects, computed_at=to_rfc3339(usage.computed_at)
+        )
+    return out
+
+
+def _invalid(message: str) -> BadRequest:
+    return BadRequest(message, code="invalid_quota")
+
+
+def _size(body: dict[str, Any], name: str) -> int:
+    value = body.get(name, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(f"{name} must be an integer number of bytes")
+    if value < 0:
+        raise _invalid(f"{name} must not be negative")
+    return value
+
+
+@blueprint.get(PATH)
+@requires("admin")
+async def get_quota(bid: str, bucket: str) -> Response:
+    runtime = current_runtime()
+    return jsonify(await quota_json(runtime, _tracker(runtime, bid), bid, bucket))
+
+
+@blueprint.put(PATH)
+@requires("admin")
+async def put_quota(bid: str, bucket: str) -> Response:
+    runtime = current_runtime()
+    tracker = _tracker(runtime, bid)
+    body = await read_json(QUOTA_BODY_LIMIT)
+    soft, hard = _size(body, "soft_bytes"), _size(body, "hard_bytes")
+    if soft == 0 and hard == 0:
+        raise _invalid("set soft_bytes or hard_bytes (use DELETE to remove the quota)")
+    if soft > 0 and hard > 0 and soft > hard:
+        raise _invalid("soft_bytes must not exceed hard_bytes")
+    await runtime.store.quotas.upsert(  # type: ignore[attr-defined]
+        bid,
+        bucket,
+        soft_bytes=soft,
+        hard_bytes=hard,
+        updated_at=datetime.fromtimestamp(runtime.clock(), UTC),
+        updated_by=current_identity().user_id,
+    )
+    await tracker.reload_limits()
+    audit_request("quota.set", backend=bid, bucket=bucket, detail={"soft_bytes": soft, "hard_bytes": hard})
+    return jsonify(await quota_json(runtime, tracker, bid, bucket))
+
+
+@blueprint.delete(PATH)
+@requires("admin")
+async def delete_quota(bid: str, bucket: str) -> Response:
+    runtime = current_runtime()
+    tracker = _tracker(runtime, bid)
+    await runtime.store.quotas.delete(bid, bucket)  # type: ignore[attr-defined]
+    await tracker.reload_limits()
+    audit_request("quota.delete", backend=bid, bucket=bucket)
+    return Response("", status=204)
+
+
+@blueprint.post(PATH + "/recompute")
+@requires("admin")
+async def recompute_quota(bid: str, bucket: str) -> Response:
+    runtime = current_runtime()
+    tracker = _tracker(runtime, bid)
+    try:
+        await tracker.recompute(bid, bucket)
+    except Exception as exc:
+        raise BackendFailure("scan failed", detail=type(exc).__name__) from None
+    return jsonify(await quota_json(runtime, tracker, bid, bucket))

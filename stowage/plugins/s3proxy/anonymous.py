@@ -1,0 +1,92 @@
+"""The anonymous read fast path (ANON-3…5): unsigned requests to buckets with a binding.
+
+Entered only when ``s3_proxy.anonymous_enabled`` is on and the request carries neither an
+``Authorization`` header nor ``X-Amz-Signature`` in its query; otherwise the request falls through
+to SigV4 (which answers 403 ``MissingAuthenticationToken`` for unsigned requests). Order: service
+level or unbound bucket ⇒ 403 ``MissingAuthenticationToken``; operation or sub-resource not
+allowed (``classify.check_anonymous``) ⇒ 403 ``AccessDenied``; per-source-IP token bucket
+(binding rps, or ``s3_proxy.anonymous_rps`` when 0; burst ⌊2r⌋+1) ⇒ 503 ``SlowDown``; then the
+request is forwarded with the backend's admin key to the binding's bucket.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from stowage.core.backends import backend_registry
+from stowage.core.ratelimit import TokenBucketLimiter
+from stowage.plugins.s3proxy.classify import check_anonymous, query_keys
+from stowage.plugins.s3proxy.s3errors import (
+    AccessDenied,
+    InternalError,
+    MissingAuthenticationToken,
+    S3Error,
+    SlowDown,
+)
+from stowage.plugins.s3proxy.sigv4 import UNSIGNED_PAYLOAD, VerifiedAuth
+
+if TYPE_CHECKING:
+    from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send
+    from stowage.plugins.s3proxy.policycache import PolicyCache
+
+__all__ = ["ANONYMOUS_AUTH", "anonymous_handler", "is_unsigned"]
+
+ANONYMOUS_AUTH = VerifiedAuth(
+    access_key_id="", mode="anonymous", signing_key=b"", signature="", amz_date="", scope="",
+    payload_hash=UNSIGNED_PAYLOAD,
+)  # fmt: skip
+"""Stands in for a verified signature so the Forwarder treats the body as unsigned payload."""
+
+
+def is_unsigned(req: ProxyRequest) -> bool:
+    """No ``Authorization`` header and no ``X-Amz-Signature`` query parameter."""
+    if b"authorization" in req.hmap:
+        return False
+    if b"signature" in req.raw_query.lower():
+        return not any(key.lower() == "x-amz-signature" for key in query_keys(req.raw_query))
+    return True
+
+
+def anonymous_handler(cache: PolicyCache) -> Any:
+    """Build the pre-auth handler over ``cache`` (one limiter per proxy app)."""
+    limiter: TokenBucketLimiter | None = None
+
+    async def handle(app: ProxyApp, req: ProxyRequest, receive: Receive, send: Send) -> bool:
+        nonlocal limiter
+        settings = app.runtime.settings.s3_proxy
+        if not settings.anonymous_enabled or not is_unsigned(req):
+            return False
+        if limiter is None:
+            limiter = TokenBucketLimiter(settings.anonymous_rps)
+        req.auth_mode = "anonymous"
+        classified = req.classified
+        assert classified is not None
+        binding = cache.binding(classified.bucket) if classified.bucket else None
+        try:
+            if binding is None:
+                raise MissingAuthenticationToken(result="missing-auth")
+            check_anonymous(classified)
+            rate = binding.per_source_ip_rps or settings.anonymous_rps
+            if not limiter.allow(f"{binding.backend_id}\0{binding.bucket}\0{req.client_ip}", float(rate)):
+                raise SlowDown()
+        except S3Error as error:
+            reason = error.result if isinstance(error, AccessDenied | SlowDown) else "unconfigured-bucket"
+            app.metrics.anonymous_rejects.labels(reason).inc()
+            raise
+        backend = backend_registry(app.runtime).get(binding.backend_id)
+        if backend is None:
+            raise InternalError(
+                f'backend "{binding.backend_id}": not registered', result="backend-unavailable"
+            )
+        req.backend_id = binding.backend_id
+        req.classified = dataclasses.replace(classified, bucket=binding.bucket)
+        req.scope["stowage.auth"] = ANONYMOUS_AUTH
+        try:
+            await app.forwarder.forward(app, req, backend, receive, send)
+        finally:
+            if req.status:
+                app.metrics.anonymous_requests.labels(req.operation, str(req.status)).inc()
+        return True
+
+    return handle

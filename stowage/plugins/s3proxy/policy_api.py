@@ -1,0 +1,144 @@
+"""Admin routes for proxy policies: anonymous bindings (API-49, ANON-1/2) and bucket CORS (API-22, CORS-1).
+
+Mounted only while the proxy is enabled. Every mutation awaits the proxy's policy-cache reload
+before answering, so the next proxy request sees it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from quart import Blueprint, Response, jsonify
+
+from stowage.core.audit import audit_request
+from stowage.core.authz import current_identity, requires
+from stowage.core.errors import BadRequest, NotFound
+from stowage.core.timefmt import to_rfc3339
+from stowage.core.web import current_runtime, read_json
+from stowage.plugins.s3proxy.cors import validate_rules
+from stowage.plugins.s3proxy.policycache import policy_cache
+
+if TYPE_CHECKING:
+    from stowage.core.runtime import Runtime
+    from stowage.plugins.sqlite.anonymous import StoredBinding
+
+__all__ = ["ANON_BODY_LIMIT", "CORS_BODY_LIMIT", "binding_dto", "policy_api_blueprints"]
+
+ANON_BODY_LIMIT = 8 * 1024
+CORS_BODY_LIMIT = 64 * 1024
+DEFAULT_BINDING_RPS = 20
+ANON_PATH = "/api/admin/s3-anonymous"
+CORS_PATH = "/api/backends/<bid>/buckets/<bucket>/cors"
+
+
+def binding_dto(row: StoredBinding) -> dict[str, Any]:
+    """The ANON-1 DTO."""
+    out: dict[str, Any] = {
+        "backend_id": row.backend_id,
+        "bucket": row.bucket,
+        "mode": row.mode,
+        "per_source_ip_rps": row.per_source_ip_rps,
+        "created_at": to_rfc3339(row.created_at),
+    }
+    if row.created_by:
+        out["created_by"] = row.created_by
+    return out
+
+
+async def _reload(runtime: Runtime) -> None:
+    cache = policy_cache(runtime)
+    if cache is not None:
+        await cache.reload()
+
+
+def _invalid(message: str) -> BadRequest:
+    return BadRequest(message, code="invalid_request")
+
+
+def _now(runtime: Runtime) -> datetime:
+    return datetime.fromtimestamp(runtime.clock(), UTC)
+
+
+def _binding_fields(body: dict[str, Any]) -> tuple[str, str, str, int]:
+    backend_id, bucket = body.get("backend_id"), body.get("bucket")
+    if not isinstance(backend_id, str) or not backend_id.strip():
+        raise _invalid("backend_id is required")
+    if not isinstance(bucket, str) or not bucket.strip():
+        raise _invalid("bucket is required")
+    mode = body.get("mode") or "ReadOnly"
+    if mode != "ReadOnly":
+        raise _invalid("only ReadOnly is supported in v1")
+    rps = body.get("per_source_ip_rps", DEFAULT_BINDING_RPS)
+    if rps is None:
+        rps = DEFAULT_BINDING_RPS
+    if isinstance(rps, bool) or not isinstance(rps, int) or rps < 0:
+        raise _invalid("per_source_ip_rps must be an integer >= 0")
+    return backend_id.strip(), bucket.strip(), mode, rps
+
+
+def policy_api_blueprints() -> list[Blueprint]:
+    """Fresh blueprints (one set per app)."""
+    anonymous = Blueprint("s3_anonymous_admin", __name__)
+    cors = Blueprint("s3_bucket_cors", __name__)
+
+    @anonymous.get(ANON_PATH)
+    @requires("admin")
+    async def list_bindings() -> Response:
+        rows = await current_runtime().store.anonymous.list()  # type: ignore[attr-defined]
+        return jsonify({"bindings": [binding_dto(row) for row in rows]})
+
+    @anonymous.post(ANON_PATH)
+    @requires("admin")
+    async def upsert_binding() -> Response:
+        runtime = current_runtime()
+        backend_id, bucket, mode, rps = _binding_fields(await read_json(ANON_BODY_LIMIT))
+        row = await runtime.store.anonymous.upsert(  # type: ignore[attr-defined]
+            backend_id,
+            bucket,
+            mode=mode,
+            per_source_ip_rps=rps,
+            now=_now(runtime),
+            actor=current_identity().user_id,
+        )
+        await _reload(runtime)
+        detail = {"mode": mode, "per_source_ip_rps": rps}
+        audit_request("s3_anonymous.upsert", backend=backend_id, bucket=bucket, detail=detail)
+        return jsonify(binding_dto(row))
+
+    @anonymous.delete(ANON_PATH + "/<bid>/<bucket>")
+    @requires("admin")
+    async def delete_binding(bid: str, bucket: str) -> Response:
+        runtime = current_runtime()
+        if not await runtime.store.anonymous.delete(bid, bucket):  # type: ignore[attr-defined]
+            raise NotFound("binding not found")
+        await _reload(runtime)
+        audit_request("s3_anonymous.delete", backend=bid, bucket=bucket)
+        return Response("", status=204)
+
+    @cors.get(CORS_PATH)
+    @requires("admin")
+    async def get_cors(bid: str, bucket: str) -> Response:
+        runtime = current_runtime()
+        _known_backend(runtime, bid)
+        return jsonify({"rules": await runtime.store.cors.get(bid, bucket)})  # type: ignore[attr-defined]
+
+    @cors.put(CORS_PATH)
+    @requires("admin")
+    async def put_cors(bid: str, bucket: str) -> Response:
+        runtime = current_runtime()
+        _known_backend(runtime, bid)
+        body = await read_json(CORS_BODY_LIMIT)
+        rules = validate_rules(body.get("rules", []))
+        await runtime.store.cors.put(bid, bucket, rules, _now(runtime))  # type: ignore[attr-defined]
+        await _reload(runtime)
+        audit_request("bucket.cors.set", backend=bid, bucket=bucket, detail={"rules": len(rules)})
+        return Response("", status=204)
+
+    return [anonymous, cors]
+
+
+def _known_backend(runtime: Runtime, bid: str) -> None:
+    registry = runtime.services.get("backends")
+    if registry is not None and registry.get(bid) is None:
+        raise NotFound("backend not found")
