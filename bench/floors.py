@@ -8,8 +8,11 @@
 
 The driver signs requests for the upstream's own host, so both floors pass headers untouched.
 
-Run: ``python bench/floors.py pump --listen 127.0.0.1:9100 --upstream 127.0.0.1:9000`` or
-``python bench/floors.py forwarder --listen … --upstream …``.
+- ``constant``: a bare Hypercorn ASGI app answering a constant 200, the reference for answers that
+  never reach an upstream (synthesised ListBuckets, rejected signatures).
+
+Run: ``python bench/floors.py pump --listen 127.0.0.1:9100 --upstream 127.0.0.1:9000`` (or
+``forwarder`` / ``constant``).
 """
 
 from __future__ import annotations
@@ -109,7 +112,20 @@ class Forwarder:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def run_forwarder(listen: tuple[str, int], upstream: tuple[str, int]) -> None:
+async def constant(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The rps reference for answers that never reach an upstream: a constant 200."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = b"<ok/>"
+    headers = [(b"content-type", b"application/xml"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _hypercorn(app: Any, listen: tuple[str, int]) -> None:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
@@ -117,7 +133,15 @@ async def run_forwarder(listen: tuple[str, int], upstream: tuple[str, int]) -> N
     config.bind = [f"{listen[0]}:{listen[1]}"]
     config.accesslog = None
     config.keep_alive_timeout = 60
-    await serve(Forwarder(f"http://{upstream[0]}:{upstream[1]}"), config)  # type: ignore[arg-type]
+    await serve(app, config)
+
+
+async def run_forwarder(listen: tuple[str, int], upstream: tuple[str, int]) -> None:
+    await _hypercorn(Forwarder(f"http://{upstream[0]}:{upstream[1]}"), listen)
+
+
+async def run_constant(listen: tuple[str, int], upstream: tuple[str, int]) -> None:
+    await _hypercorn(constant, listen)
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -127,11 +151,11 @@ def _address(text: str) -> tuple[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=["pump", "forwarder"])
+    parser.add_argument("kind", choices=["pump", "forwarder", "constant"])
     parser.add_argument("--listen", required=True)
     parser.add_argument("--upstream", required=True)
     args = parser.parse_args()
-    runner = run_pump if args.kind == "pump" else run_forwarder
+    runner = {"pump": run_pump, "forwarder": run_forwarder, "constant": run_constant}[args.kind]
     asyncio.run(runner(_address(args.listen), _address(args.upstream)))
 
 
