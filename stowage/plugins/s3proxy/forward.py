@@ -26,7 +26,7 @@ from stowage.plugins.s3proxy.chunked import (
     parse_trailer_names,
     verify_payload_sha256,
 )
-from stowage.plugins.s3proxy.outbound import UpstreamSigner, filter_response_headers
+from stowage.plugins.s3proxy.outbound import UpstreamSigner, effective_status, filter_response_headers
 from stowage.plugins.s3proxy.s3errors import InternalError, InvalidRequest, MissingContentLength, S3Error
 from stowage.plugins.s3proxy.sigv4 import UNSIGNED_PAYLOAD
 
@@ -185,11 +185,12 @@ class Forwarder:
     async def _relay(
         self, app: ProxyApp, req: ProxyRequest, response: aiohttp.ClientResponse, receive: Receive, send: Send
     ) -> None:
-        headers = filter_response_headers(response.raw_headers, response.status)
+        status = effective_status(response.raw_headers, response.status)
+        headers = filter_response_headers(response.raw_headers, status)
         headers.append((b"x-amz-request-id", req.request_id.encode()))
         headers.extend(app.extra_headers(req))
-        req.status = response.status
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        req.status = status
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         if req.method == "HEAD":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return

@@ -38,6 +38,7 @@ __all__ = [
     "PRESIGN_PARAMS",
     "OutboundRequest",
     "UpstreamSigner",
+    "effective_status",
     "encode_object_path",
     "filter_response_headers",
     "strip_presign_params",
@@ -250,6 +251,26 @@ class UpstreamSigner:
             f"AWS4-HMAC-SHA256 Credential={self._access_key}/{scope}, "
             f"SignedHeaders={signed_names}, Signature={signature}"
         )
+
+
+def effective_status(headers: Iterable[tuple[bytes, bytes]], status: int) -> int:
+    """206 for a 200 that carries a partial ``Content-Range``, else ``status``.
+
+    ``rclone serve s3`` answers ranged GETs with 200 plus ``Content-Range`` and the whole object's
+    checksum; RFC 9110 gives Content-Range meaning only on 206/416, and clients (boto3) treat such
+    a 200 as the full object and fail its checksum. The body is partial, so it is a 206.
+    """
+    if status != 200:
+        return status
+    for name, value in headers:
+        if name.lower() == b"content-range":
+            unit, _, spec = value.strip().partition(b" ")
+            span, _, total = spec.partition(b"/")
+            first, _, last = span.partition(b"-")
+            if unit.lower() != b"bytes" or not (first.isdigit() and last.isdigit() and total.isdigit()):
+                return status
+            return 206 if int(first) > 0 or int(last) + 1 < int(total) else status
+    return status
 
 
 def filter_response_headers(headers: Iterable[tuple[bytes, bytes]], status: int) -> list[tuple[bytes, bytes]]:

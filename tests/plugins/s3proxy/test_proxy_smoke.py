@@ -18,7 +18,7 @@ async def test_put_get_list_head_delete_through_the_proxy(
         body = b"hello stowage " * 1000
         await asyncio.to_thread(s3.put_object, Bucket=env.bucket, Key="dir/a b+c.txt", Body=body)
         got = await asyncio.to_thread(s3.get_object, Bucket=env.bucket, Key="dir/a b+c.txt")
-        assert got["Body"].read() == body
+        assert await asyncio.to_thread(got["Body"].read) == body
         assert got["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
         listed = await asyncio.to_thread(s3.list_objects_v2, Bucket=env.bucket, Prefix="dir/")
         assert [o["Key"] for o in listed["Contents"]] == ["dir/a b+c.txt"]
