@@ -94,7 +94,7 @@ class Quotas:
     def __init__(self, hard: int) -> None:
         self.hard, self.recorded = hard, []
 
-    def check(self, backend_id: str, bucket: str, incoming: int) -> None:
+    async def check(self, backend_id: str, bucket: str, incoming: int) -> None:
         from stowage.core.errors import ApiError
 
         if incoming > self.hard:
@@ -102,6 +102,9 @@ class Quotas:
 
     async def record(self, backend_id: str, bucket: str, delta_bytes: int, delta_objects: int) -> None:
         self.recorded.append((backend_id, bucket, delta_bytes, delta_objects))
+
+    async def refresh(self, backend_id: str, bucket: str) -> None:
+        self.recorded.append((backend_id, bucket, "refresh"))
 
 
 async def test_quota_seam_is_called_on_uploads_parts_and_transfers(
