@@ -88,6 +88,16 @@ class AuditRecorder(Protocol):
     async def flush(self) -> None: ...
 
 
+def drops_without_looking(recorder: AuditRecorder, *, origin: str, method: str, status: str) -> bool:
+    """True when ``recorder`` would discard such an event whatever else it holds.
+
+    Lets a hot path (the proxy) skip building events that sampling throws away; recorders that
+    cannot tell answer False (``skips`` is optional).
+    """
+    skips = getattr(recorder, "skips", None)
+    return bool(skips(origin=origin, method=method, status=status)) if skips is not None else False
+
+
 class NullRecorder:
     """Used when the audit plugin is disabled: events are discarded."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = command.run(args, ctx)
         if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
+            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+                result = runner.run(_await(result))
         return int(result or 0)
     except KeyboardInterrupt:
         return 130
@@ -126,6 +128,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when it is installed (it is, on Linux), unless ``STOWAGE_EVENT_LOOP=asyncio``.
+
+    The proxy spends much of its CPU in the event loop and transport callbacks; uvloop's are
+    implemented in C (measured in ``bench/proxy.py``).
+    """
+    if os.environ.get("STOWAGE_EVENT_LOOP", "").lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,7 +68,7 @@ ENV_ALIASES: dict[str, str] = {
     "STOWAGE_SECRET_KEY_FILE": "server.secret_key_file",
 }
 # Environment names that Dynaconf would otherwise surface as settings.
-_NOT_SETTINGS = {"secret_key", "config", "load_dotenv", "pprof_listen"} | {
+_NOT_SETTINGS = {"secret_key", "config", "load_dotenv", "pprof_listen", "event_loop"} | {
     name.removeprefix("STOWAGE_").lower() for name in ENV_ALIASES
 }
 KNOWN_DRIVERS = ("sqlite", "postgres")

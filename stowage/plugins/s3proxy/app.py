@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.audit import AuditEvent, recorder
+from stowage.core.audit import AuditEvent, drops_without_looking, recorder
 from stowage.core.backends import backend_registry
 from stowage.core.ids import new_request_id
 from stowage.core.ratelimit import TokenBucketLimiter
@@ -308,7 +308,7 @@ class ProxyApp:
             bytes_in=req.bytes_in,
             bytes_out=req.bytes_out,
         )
-        if status >= 400:
+        if status >= 400 and log.isEnabledFor(logging.INFO):
             path = _REDACT.sub(
                 r"\1REDACTED", req.scope.get("path", "") + "?" + req.raw_query.decode("latin-1")
             )
@@ -328,6 +328,10 @@ class ProxyApp:
             )
         if req.scope.get("stowage.skip_audit"):  # e.g. CORS preflights (CORS-2: no audit)
             return
+        audit = recorder(self.runtime)
+        outcome = "ok" if status < 400 else ("denied" if status < 500 else "error")
+        if drops_without_looking(audit, origin="proxy", method=req.method, status=outcome):
+            return  # sampled out for certain: don't build the event
         detail: dict[str, Any] = {"auth_mode": req.auth_mode, "result": req.result}
         if req.access_key:
             detail["access_key"] = req.access_key
@@ -335,10 +339,10 @@ class ProxyApp:
             detail["source"] = req.credential.source
         elif req.auth_mode == "anonymous":
             detail["source"] = "anonymous"
-        recorder(self.runtime).record(
+        audit.record(
             AuditEvent(
                 action="s3.proxy." + operation.lower(),
-                status="ok" if status < 400 else ("denied" if status < 500 else "error"),
+                status=outcome,
                 backend=req.backend_id,
                 bucket=req.bucket,
                 key=req.key,
