@@ -72,7 +72,7 @@ def anonymous_handler(cache: PolicyCache) -> Any:
                 raise SlowDown()
         except S3Error as error:
             reason = error.result if isinstance(error, AccessDenied | SlowDown) else "unconfigured-bucket"
-            app.metrics.anonymous_rejects.labels(reason).inc()
+            app.metrics.anonymous_reject(reason)
             raise
         backend = backend_registry(app.runtime).get(binding.backend_id)
         if backend is None:
@@ -86,7 +86,7 @@ def anonymous_handler(cache: PolicyCache) -> Any:
             await app.forwarder.forward(app, req, backend, receive, send)
         finally:
             if req.status:
-                app.metrics.anonymous_requests.labels(req.operation, str(req.status)).inc()
+                app.metrics.anonymous_request(req.operation, req.status)
         return True
 
     return handle

@@ -150,7 +150,7 @@ class ProxyApp:
                     client[0], xff.decode("latin-1") if xff else None, xri.decode("latin-1") if xri else None
                 )
         req = ProxyRequest(scope, client_ip)
-        self.metrics.inflight.inc()
+        self.metrics.inflight += 1
         try:
             await self._handle(req, receive, send)
         except S3Error as error:
@@ -161,7 +161,7 @@ class ProxyApp:
             log.exception("proxy request failed", extra={"request_id": req.request_id})
             await self.send_error(req, InternalError(status=500, result="upstream-error"), send)
         finally:
-            self.metrics.inflight.dec()
+            self.metrics.inflight -= 1
             self._finish(req)
 
     async def _handle(self, req: ProxyRequest, receive: Receive, send: Send) -> None:
@@ -227,7 +227,7 @@ class ProxyApp:
 
     def check_scope(self, req: ProxyRequest, credential: VirtualCredential, bucket: str) -> None:
         if bucket and not credential.allows_bucket(bucket):
-            self.metrics.scope_violations.inc()
+            self.metrics.scope_violation()
             raise AccessDenied(
                 "credential is not scoped to this bucket", result="scope-violation", bucket=bucket
             )
