@@ -65,6 +65,7 @@ class QueueRecorder:
         # must be kept, and never counts as a drop.
         samplers = [i.function for i in hookcall.implementations(runtime.pm, "stowage_audit_sample")]
         self._sample_inline = samplers == [sampling.stowage_audit_sample]
+        self._has_exporters = any(True for _ in hookcall.implementations(runtime.pm, "stowage_audit_export"))
         self.dropped = Counter(
             "stowage_audit_dropped_total",
             "Audit events lost: queue full, failed write, or recorded after shutdown.",
@@ -186,6 +187,8 @@ class QueueRecorder:
             log.exception("audit batch write failed; events dropped", extra={"events": len(events)})
             self._drop(len(events), "write_failed")
             return
+        if not self._has_exporters:
+            return  # nobody to hand the batch to: skip building id-stamped copies
         committed = [event.with_id(i) for event, i in zip(events, ids, strict=True)]
         await hookcall.call_all_logged(
             self._runtime.pm, "stowage_audit_export", events=committed, runtime=self._runtime
