@@ -14,8 +14,7 @@ DOCS = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
 TEST_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
 
 # Hooks whose behaviour lands with a later capability; each leaves this set when its test lands.
-PENDING_HOOKS: set[str] = {
-}
+PENDING_HOOKS: set[str] = set()
 
 
 def hookspecs() -> dict[str, inspect.Signature]:

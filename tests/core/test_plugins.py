@@ -45,7 +45,6 @@ def commands_from_test_plugins(pm):
     return [r for r in pm.hook.stowage_cli_commands() if r and isinstance(r[0], str)]
 
 
-
 def plugin_file(folder: Path, stem: str, body: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}.py"
