@@ -46,16 +46,16 @@ class Workload:
 
 SMALL = ("direct", "pump", "forwarder", "stowage")
 WORKLOADS = [
-    Workload("GET 1 KiB", SMALL, 3000, 600),
-    Workload("HEAD", SMALL, 3000, 600),
-    Workload("PUT 1 KiB", SMALL, 2000, 400, rounds=5),
-    Workload("presigned GET", SMALL, 3000, 600),
-    Workload("ListObjectsV2", SMALL, 1000, 200),
+    Workload("GET 1 KiB", SMALL, 3000, 1200),
+    Workload("HEAD", SMALL, 3000, 1200),
+    Workload("PUT 1 KiB", SMALL, 2000, 800, rounds=5),
+    Workload("presigned GET", SMALL, 3000, 1200),
+    Workload("ListObjectsV2", SMALL, 1000, 400),
     Workload("GET 16 MiB", SMALL, 60, 12),
     Workload("PUT 16 MiB", SMALL, 40, 8, rounds=5),
     Workload("aws-chunked PUT 16 MiB", SMALL, 40, 8),
-    Workload("ListBuckets (synthesised)", ("constant", "stowage"), 4000, 800),
-    Workload("bad signature", ("constant", "stowage"), 4000, 800),
+    Workload("ListBuckets (synthesised)", ("constant", "stowage"), 4000, 1600),
+    Workload("bad signature", ("constant", "stowage"), 4000, 1600),
 ]
 SIXTEEN = 16 << 20
 

@@ -165,8 +165,8 @@ class AuditFilter:
 class AuditRepository(Protocol):
     """The store's audit area (``runtime.store.audit``); newest first means (ts desc, id desc)."""
 
-    async def insert_batch(self, events: Sequence[AuditEvent]) -> list[int]:
-        """Insert ``events`` in one transaction; return their new ids in the same order."""
+    async def insert_batch(self, events: Sequence[AuditEvent], *, want_ids: bool = True) -> list[int]:
+        """Insert ``events`` in one transaction; return their new ids in order (``[]`` if not wanted)."""
         ...
 
     async def query(self, filters: AuditFilter, limit: int, offset: int) -> tuple[list[AuditEvent], int]:

@@ -182,7 +182,7 @@ class QueueRecorder:
 
     async def _write_and_export(self, events: list[AuditEvent]) -> None:
         try:
-            ids = await audit_repository(self._runtime).insert_batch(events)
+            ids = await audit_repository(self._runtime).insert_batch(events, want_ids=self._has_exporters)
         except Exception:
             log.exception("audit batch write failed; events dropped", extra={"events": len(events)})
             self._drop(len(events), "write_failed")
