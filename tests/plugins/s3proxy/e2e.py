@@ -126,7 +126,7 @@ def signing_key(secret: str, day: str, region: str = "us-east-1") -> bytes:
     return key
 
 
-class _StreamingSigner(S3SigV4Auth):  # type: ignore[misc]
+class StreamingSigner(S3SigV4Auth):  # type: ignore[misc]
     mode = STREAMING_SIGNED
 
     def payload(self, request: AWSRequest) -> str:
@@ -138,7 +138,7 @@ def sign_head(
 ) -> dict[str, str]:
     """Headers signed by botocore (the independent oracle) with ``payload_mode`` as payload hash."""
     request = AWSRequest(method=method, url=url, headers=headers)
-    signer = type("Signer", (_StreamingSigner,), {"mode": payload_mode})(
+    signer = type("Signer", (StreamingSigner,), {"mode": payload_mode})(
         Credentials(access_key, secret), "s3", "us-east-1"
     )
     signer.add_auth(request)

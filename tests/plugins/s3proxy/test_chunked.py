@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import io
 import random
 import zlib
 from collections.abc import AsyncIterator
 
 import pytest
-from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha256Checksum
 
@@ -31,6 +29,7 @@ from stowage.plugins.s3proxy.s3errors import (
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
 )
+from tests.plugins.s3proxy.e2e import StreamingSigner, encode_signed, encode_unsigned, signing_key
 
 from .test_sigv4 import CREDS, SECRET, object_url, to_asgi
 
@@ -40,74 +39,8 @@ EMPTY = hashlib.sha256(b"").hexdigest()
 # ---------------------------------------------------------------- an independent aws-chunked encoder
 
 
-def _hmac_hex(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-
-
-def _signing_key(secret: str, date: str, region: str = "us-east-1") -> bytes:
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
-
-
 def crc32_b64(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-
-
-def encode_signed(
-    payload: bytes,
-    chunk_size: int,
-    *,
-    key: bytes,
-    seed: str,
-    amz_date: str,
-    scope: str,
-    trailers: dict[str, str] | None = None,
-) -> bytes:
-    """STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] framing, chunk signatures chained from ``seed``."""
-    previous = seed
-    out = bytearray()
-    pieces = [payload[i : i + chunk_size] for i in range(0, len(payload), chunk_size)] + [b""]
-    for piece in pieces:
-        string_to_sign = "\n".join(
-            ["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, EMPTY, hashlib.sha256(piece).hexdigest()]
-        )
-        previous = _hmac_hex(key, string_to_sign)
-        out += f"{len(piece):x};chunk-signature={previous}\r\n".encode() + piece
-        if piece or trailers is None:
-            out += b"\r\n"
-    if trailers is not None:
-        canonical = "".join(f"{name}:{value}\n" for name, value in sorted(trailers.items()))
-        string_to_sign = "\n".join(
-            [
-                "AWS4-HMAC-SHA256-TRAILER",
-                amz_date,
-                scope,
-                previous,
-                hashlib.sha256(canonical.encode()).hexdigest(),
-            ]
-        )
-        for name, value in trailers.items():
-            out += f"{name}:{value}\r\n".encode()
-        out += f"x-amz-trailer-signature:{_hmac_hex(key, string_to_sign)}\r\n\r\n".encode()
-    return bytes(out)
-
-
-def encode_unsigned(payload: bytes, chunk_size: int, trailers: dict[str, str]) -> bytes:
-    out = bytearray()
-    for i in range(0, len(payload), chunk_size):
-        piece = payload[i : i + chunk_size]
-        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-    out += b"0\r\n" + b"".join(f"{k}:{v}\r\n".encode() for k, v in trailers.items()) + b"\r\n"
-    return bytes(out)
-
-
-class _StreamingSigner(S3SigV4Auth):
-    mode = STREAMING_SIGNED
-
-    def payload(self, request: AWSRequest) -> str:
-        return self.mode
 
 
 def signed_request(mode: str, payload: bytes, trailer: str | None = None) -> sigv4.VerifiedAuth:
@@ -116,7 +49,7 @@ def signed_request(mode: str, payload: bytes, trailer: str | None = None) -> sig
     if trailer:
         headers["X-Amz-Trailer"] = trailer
     request = AWSRequest(method="PUT", url=object_url("bucket", "chunked.bin"), headers=headers)
-    signer = type("Signer", (_StreamingSigner,), {"mode": mode})(CREDS, "s3", "us-east-1")
+    signer = type("Signer", (StreamingSigner,), {"mode": mode})(CREDS, "s3", "us-east-1")
     signer.add_auth(request)
     method, path, query, asgi_headers = to_asgi(request)
     parsed = sigv4.parse_request(method, path, query, asgi_headers)
@@ -141,7 +74,7 @@ def make_decoder(auth: sigv4.VerifiedAuth, length: int, trailers: tuple[str, ...
 def encode_for(
     auth: sigv4.VerifiedAuth, payload: bytes, chunk_size: int, trailers: dict[str, str] | None = None
 ) -> bytes:
-    key = _signing_key(SECRET, auth.amz_date[:8])
+    key = signing_key(SECRET, auth.amz_date[:8])
     return encode_signed(
         payload,
         chunk_size,
@@ -188,7 +121,7 @@ def payload_of(size: int, seed: int = 1) -> bytes:
 async def test_aws_documented_chunked_upload_example() -> None:
     # "Signature Calculations for the Authorization Header: Transferring Payload in Multiple Chunks":
     # 66560 bytes of 'a' in 64 KiB + 1 KiB chunks, timestamp 20130524T000000Z, us-east-1.
-    key = _signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524")
+    key = signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524")
     seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
     scope = "20130524/us-east-1/s3/aws4_request"
     body = encode_signed(b"a" * 66560, 65536, key=key, seed=seed, amz_date="20130524T000000Z", scope=scope)
