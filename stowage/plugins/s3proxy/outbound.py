@@ -110,7 +110,7 @@ def strip_presign_params(raw_query: bytes) -> bytes:
     kept = []
     for piece in raw_query.split(b"&"):
         name = piece.partition(b"=")[0].decode("latin-1")
-        if unquote(name).lower() not in PRESIGN_PARAMS:
+        if (unquote(name) if "%" in name else name).lower() not in PRESIGN_PARAMS:
             kept.append(piece)
     return b"&".join(kept)
 

@@ -345,11 +345,14 @@ def _parse_presigned(
 ) -> ParsedAuth:
     params: dict[str, str] = {}
     for key, value in _query_pairs(raw_query):
-        name = unquote(key.decode("latin-1"))
+        name = key.decode("latin-1")
+        if "%" in name:
+            name = unquote(name)
         if name.startswith("X-Amz-"):
             if name in params:
                 raise _fail(f"duplicate {name} parameter")
-            params[name] = unquote(value.decode("latin-1"))
+            text = value.decode("latin-1")
+            params[name] = unquote(text) if "%" in text else text
     if _SIG_PARAM not in params:
         raise MissingAuthenticationToken()
     for name in _PRESIGN_REQUIRED:
