@@ -62,6 +62,7 @@ class ProxyRequest:
         "bytes_out",
         "classified",
         "client_ip",
+        "completed",
         "credential",
         "headers",
         "hmap",
@@ -99,6 +100,7 @@ class ProxyRequest:
         self.status = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self.completed = False
 
     @property
     def operation(self) -> str:
@@ -162,7 +164,7 @@ class ProxyApp:
             await self.send_error(req, InternalError(status=500, result="upstream-error"), send)
         finally:
             self.metrics.inflight -= 1
-            self._finish(req)
+            self.complete(req)
 
     async def _handle(self, req: ProxyRequest, receive: Receive, send: Send) -> None:
         content_type = req.hmap.get(b"content-type", b"").decode("latin-1")
@@ -267,8 +269,9 @@ class ProxyApp:
         ]
         req.status = status
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
         req.bytes_out += len(body)
+        self.complete(req)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def extra_headers(self, req: ProxyRequest) -> list[tuple[bytes, bytes]]:
         out: list[tuple[bytes, bytes]] = []
@@ -290,9 +293,22 @@ class ProxyApp:
         headers = rendered.headers + self.extra_headers(req)
         try:
             await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
+            req.bytes_out += len(rendered.body)
+            self.complete(req)
             await send({"type": "http.response.body", "body": rendered.body, "more_body": False})
         except Exception:  # the client is gone
             return
+
+    def complete(self, req: ProxyRequest) -> None:
+        """Record metrics, log and audit once, before the client can see the response end.
+
+        Called just before the last body message, so anyone who saw a response finish (a script
+        reading the audit log next) finds its audit event already accepted; the ``finally`` of
+        ``__call__`` covers requests that never got that far.
+        """
+        if not req.completed:
+            req.completed = True
+            self._finish(req)
 
     def _finish(self, req: ProxyRequest) -> None:
         status = req.status or 499

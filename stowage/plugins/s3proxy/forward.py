@@ -192,6 +192,7 @@ class Forwarder:
         req.status = status
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if req.method == "HEAD":
+            app.complete(req)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         size = response.content_length
@@ -206,6 +207,7 @@ class Forwarder:
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 req.bytes_out += len(chunk)
+            app.complete(req)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (aiohttp.ClientError, TimeoutError):
             response.close()

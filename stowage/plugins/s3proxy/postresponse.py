@@ -86,5 +86,6 @@ async def _send(
     ]
     req.status = status
     await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
     req.bytes_out += len(body)
+    app.complete(req)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
