@@ -1,6 +1,7 @@
 """Virtual credentials: what the S3 proxy authenticates tenants with (VC-1…VC-7, PROXY-21/22).
 
 A credential is an access key id + secret bound to one backend and a list of buckets (its scope).
+Stored rows (``StoredCredential``, ``StoredBinding``) are what the store returns.
 The built-in proxy plugin keeps every enabled, unexpired credential from the store in an in-memory
 ``CredentialCache`` (``runtime.services["credentials"]``), rebuilt after every mutation and every
 30 s; sources that are not the store answer through the ``stowage_credential_lookup`` hook.
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["CredentialCache", "VirtualCredential"]
+__all__ = ["CredentialCache", "StoredBinding", "StoredCredential", "VirtualCredential"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,39 @@ class VirtualCredential:
         """Scope check: bucket names compare case-insensitively (PROXY-9)."""
         lowered = bucket.lower()
         return any(b.lower() == lowered for b in self.buckets)
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """One ``s3_credentials`` row. Empty strings stand for SQL NULL in the optional columns."""
+
+    access_key: str
+    secret_key_enc: bytes = field(repr=False)
+    backend_id: str
+    buckets: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    user_id: str = ""
+    description: str = ""
+    enabled: bool = True
+    expires_at: datetime | None = None
+    created_by: str = ""
+    updated_by: str = ""
+    defect: str = ""
+    """Why the row cannot be used ("" when it can): malformed bucket JSON or expiry text."""
+
+
+@dataclass(frozen=True)
+class StoredBinding:
+    """One anonymous read binding (``s3_anonymous_bindings`` row, or a plugin's)."""
+
+    backend_id: str
+    bucket: str
+    mode: str
+    per_source_ip_rps: int
+    created_at: datetime
+    created_by: str = ""
+    source: str = "sqlite"
 
 
 class CredentialCache(Protocol):

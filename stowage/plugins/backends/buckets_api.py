@@ -9,11 +9,11 @@ from quart import Blueprint, Response, jsonify
 
 from stowage.core.authz import requires
 from stowage.core.driver import BucketInfo
+from stowage.core.s3names import check_bucket, check_bucket_name
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends.common import PREFIX, driver_for, mutation
 from stowage.plugins.backends.errors import install_error_handler
-from stowage.plugins.backends.validation import check_bucket, check_bucket_name
 
 __all__ = ["BucketListCache", "blueprint"]
 

@@ -13,10 +13,10 @@ from stowage.core.audit import audit_request
 from stowage.core.backends import backend_registry
 from stowage.core.driver import DriverError, ObjectInfo, StorageDriver
 from stowage.core.errors import ApiError, BadRequest
+from stowage.core.s3names import check_bucket, check_key
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime
 from stowage.plugins.backends.errors import api_error
-from stowage.plugins.backends.validation import check_bucket, check_key
 
 __all__ = ["PREFIX", "arg", "driver_for", "mutation", "object_json", "target"]
 

@@ -9,12 +9,12 @@ from quart import Blueprint, Response, jsonify
 
 from stowage.core.authz import requires
 from stowage.core.errors import BadRequest
+from stowage.core.s3names import check_bucket, check_key
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
 from stowage.plugins.backends.transfer import transfer_object
-from stowage.plugins.backends.validation import check_bucket, check_key
 
 __all__ = ["blueprint"]
 

@@ -14,13 +14,13 @@ from quart import Blueprint, Response, jsonify, request
 
 from stowage.core.authz import requires
 from stowage.core.errors import ApiError, BadRequest, PayloadTooLarge
+from stowage.core.s3names import check_bucket
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
 from stowage.plugins.backends.upload_api import refuse_existing
-from stowage.plugins.backends.validation import check_bucket
 
 __all__ = ["MAX_PART_SIZE", "blueprint"]
 

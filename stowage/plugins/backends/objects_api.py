@@ -11,11 +11,11 @@ from quart import Blueprint, Response, jsonify, request
 from stowage.core.authz import requires
 from stowage.core.driver import ObjectBody
 from stowage.core.errors import BadRequest
+from stowage.core.s3names import check_bucket, check_key, content_disposition, parse_range
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_after_delete
-from stowage.plugins.backends.validation import check_bucket, check_key, content_disposition, parse_range
 
 __all__ = ["blueprint"]
 

@@ -9,12 +9,12 @@ from quart import Blueprint, Response, jsonify, request
 from stowage.core.authz import requires
 from stowage.core.driver import ObjectNotFound, StorageDriver
 from stowage.core.errors import ApiError
+from stowage.core.s3names import check_bucket, check_key
 from stowage.core.web import current_runtime
 from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.formdata import read_upload_form
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
-from stowage.plugins.backends.validation import check_bucket, check_key
 
 __all__ = ["FORM_OVERHEAD", "UPLOAD_LIMIT", "blueprint", "refuse_existing"]
 

@@ -20,8 +20,8 @@ from stowage.core.errors import SecretKeyError
 from stowage.hooks import hookimpl
 
 if TYPE_CHECKING:
+    from stowage.core.credentials import StoredCredential
     from stowage.core.runtime import Runtime
-    from stowage.plugins.sqlite.credentials import StoredCredential
 
 __all__ = [
     "RELOAD_INTERVAL",

@@ -24,8 +24,8 @@ from stowage.core.web import current_runtime, read_json
 from stowage.plugins.s3proxy.credentials import credential_repository
 
 if TYPE_CHECKING:
+    from stowage.core.credentials import StoredCredential
     from stowage.core.runtime import Runtime
-    from stowage.plugins.sqlite.credentials import StoredCredential
 
 __all__ = ["VC_BODY_LIMIT", "credential_blueprints", "credential_dto", "new_access_key", "new_secret_key"]
 

@@ -20,8 +20,8 @@ from stowage.plugins.s3proxy.cors import validate_rules
 from stowage.plugins.s3proxy.policycache import policy_cache
 
 if TYPE_CHECKING:
+    from stowage.core.credentials import StoredBinding
     from stowage.core.runtime import Runtime
-    from stowage.plugins.sqlite.anonymous import StoredBinding
 
 __all__ = ["ANON_BODY_LIMIT", "CORS_BODY_LIMIT", "binding_dto", "policy_api_blueprints"]
 

@@ -1,7 +1,7 @@
 """Pure rules for shares: codes, active content types and preview kinds (SHARE-6, SHARE-8).
 
 Object-key validation (OBJ-16), download file names and the single ``Range`` form (OBJ-2) are the
-objects API's own rules, re-exported from ``stowage.plugins.backends.validation`` so shares and
+objects API's own rules, re-exported from ``stowage.core.s3names`` so shares and
 the object browser can never disagree. Nothing here touches the request or the store.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from stowage.plugins.backends.validation import content_disposition, key_problem, parse_range, safe_filename
+from stowage.core.s3names import content_disposition, key_problem, parse_range, safe_filename
 
 __all__ = [
     "content_disposition",

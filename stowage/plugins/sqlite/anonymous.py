@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, LiteralString
 
+from stowage.core.credentials import StoredBinding
 from stowage.core.store import Row
 from stowage.core.timefmt import format_ts, parse_ts
 
@@ -15,17 +15,6 @@ if TYPE_CHECKING:
 __all__ = ["REPOSITORY", "SqliteAnonymous", "StoredBinding"]
 
 _COLUMNS: LiteralString = "backend_id, bucket, mode, per_source_ip_rps, created_at, created_by"
-
-
-@dataclass(frozen=True)
-class StoredBinding:
-    backend_id: str
-    bucket: str
-    mode: str
-    per_source_ip_rps: int
-    created_at: datetime
-    created_by: str = ""
-    source: str = "sqlite"
 
 
 def _record(row: Row) -> StoredBinding:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, LiteralString
 
+from stowage.core.credentials import StoredCredential
 from stowage.core.errors import Conflict
 from stowage.core.store import Row
 from stowage.core.timefmt import format_ts, parse_ts
@@ -29,26 +29,6 @@ _COLUMNS: LiteralString = (
     " created_at, created_by, updated_at, updated_by"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class StoredCredential:
-    """One ``s3_credentials`` row. Empty strings stand for SQL NULL in the optional columns."""
-
-    access_key: str
-    secret_key_enc: bytes = field(repr=False)
-    backend_id: str
-    buckets: tuple[str, ...]
-    created_at: datetime
-    updated_at: datetime
-    user_id: str = ""
-    description: str = ""
-    enabled: bool = True
-    expires_at: datetime | None = None
-    created_by: str = ""
-    updated_by: str = ""
-    defect: str = ""
-    """Why the row cannot be used ("" when it can): malformed bucket JSON or expiry text."""
 
 
 def _buckets(text: str | None) -> tuple[str, ...] | None:

@@ -1,5 +1,7 @@
-"""Input rules for the storage API: bucket names (BKT-2), object keys and download names (OBJ-16),
-and the ``Range`` header subset the dashboard honours (OBJ-2)."""
+"""Bucket names, object keys, download file names and the ``Range`` subset every HTTP surface shares.
+
+BKT-2, OBJ-2, OBJ-16: used by the storage API and by share links alike.
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stowage.core.errors import BadRequest
-from stowage.plugins.backends.validation import (
+from stowage.core.s3names import (
     check_bucket_name,
     content_disposition,
     key_problem,
