@@ -22,6 +22,7 @@ from hypercorn.config import Config
 from stowage.core.config import ListenAddress, parse_listen
 from stowage.core.errors import ConfigError
 from stowage.core.httpapp import create_app
+from stowage.core.wire import install as install_wire_conduct
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
@@ -90,6 +91,7 @@ async def serve(
 
     The Runtime must already be opened. ``on_ready`` receives the bound listeners.
     """
+    install_wire_conduct()  # reason phrases on status lines, no cleartext HTTP/2 (see stowage.core.wire)
     shutdown = shutdown or asyncio.Event()
     loop = asyncio.get_running_loop()
     try:
