@@ -13,6 +13,7 @@ reports every failed step of its client, not only the first.
 from __future__ import annotations
 
 import re
+import sys
 import urllib.error
 import uuid
 from collections.abc import Iterator
@@ -35,10 +36,18 @@ from tests.plugins.s3proxy.matrix import (
     stop_proxy,
     tree_files,
 )
-from tests.plugins.s3proxy.matrix_clients import Restic, StepResults, Target, all_clients
+from tests.plugins.s3proxy.matrix_cli import AwsCli, Rclone, Restic, S3cmd
+from tests.plugins.s3proxy.matrix_clients import Client, StepResults, Target, sdk_clients
 from tests.plugins.s3proxy.proxyenv import upstream_client
 
-CLIENTS = all_clients()
+_CLIENTS: list[Client] = [
+    AwsCli("aws-cli-v2", "/usr/bin/aws"),  # Debian's package
+    AwsCli("aws-cli-v1", str(Path(sys.executable).parent / "aws")),  # the `dev` extra's
+    S3cmd(),
+    Rclone(),
+    *sdk_clients(),
+]
+CLIENTS = {client.name: client for client in _CLIENTS}
 TRANSPORTS = ("http", "https")
 
 
