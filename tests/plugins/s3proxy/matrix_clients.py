@@ -106,7 +106,8 @@ class Client:
                 results[step] = {"ok": True, **(value or {})}
             except (StepFailed, OSError, ValueError) as error:
                 results[step] = {"ok": False, "error": str(error)}
-        return self.version(), results
+        failed = any(not result["ok"] for result in results.values())
+        return (self.version() if failed else self.name), results  # a version costs a process
 
     def prepare(self, target: Target) -> None:
         pass
