@@ -16,8 +16,9 @@ Hypercorn speaks HTTP/1.1 through h11 and leaves two gaps that real clients and 
 Hypercorn has no setting for either, so :func:`install` puts :class:`Http11Protocol` — a subclass of
 Hypercorn's ``H11Protocol`` overriding two of its methods — where Hypercorn's ``ProtocolWrapper``
 looks the class up. Those methods are Hypercorn internals: pyproject pins the Hypercorn minor
-version, and :func:`install` refuses to start if the seam has moved (tests/core/test_wire.py sends
-raw bytes through both listeners to prove the behaviour).
+version, and :func:`install` refuses to start if the seam has moved. tests/core/test_wire.py sends
+raw bytes through both listeners; the client matrix (tests/plugins/s3proxy/test_e2e_client_matrix.py)
+uploads with aws-cli v2 and botocore 1.40.20, which wait for ``100 Continue``.
 """
 
 from __future__ import annotations
