@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import json
 import types
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from quart import Blueprint, Response
 from stowage.core.authz import public
 from stowage.core.wire import Http11Protocol
 from stowage.hooks import hookimpl
+from tests.plugins.backends.endpoint_support import ROLE_HEADER, HeaderAuth
 from tests.plugins.s3proxy.proxyenv import proxy_env
 
 statuses = Blueprint("statuses", __name__)
@@ -94,11 +96,13 @@ async def malformed_length_gets_400(base_url: str) -> None:
     wire.close()
 
 
-async def continue_then_final(base_url: str, path: str, body: bytes) -> tuple[bytes, bytes, bytes]:
+async def continue_then_final(
+    base_url: str, path: str, body: bytes, method: str = "PUT", extra: str = ""
+) -> tuple[bytes, bytes, bytes]:
     """Send a head with ``Expect: 100-continue``, wait for the interim answer, then the body."""
     wire = await connect(base_url)
     await wire.send(
-        f"PUT {path} HTTP/1.1\r\nHost: {wire.host}\r\nExpect: 100-continue\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: {wire.host}\r\nExpect: 100-continue\r\n{extra}"
         f"Content-Length: {len(body)}\r\n\r\n".encode()
     )
     interim, _ = await wire.head()
@@ -163,8 +167,16 @@ def test_install_puts_our_protocol_where_hypercorn_looks() -> None:
 
 
 async def test_dashboard_status_lines_carry_reason_phrases(stowage_factory) -> None:
-    async with stowage_factory(plugins=[("statuses", STATUS_PLUGIN)]) as stowage:
+    plugins = [("statuses", STATUS_PLUGIN), ("test_auth", HeaderAuth())]
+    async with stowage_factory(plugins=plugins, root_key=None) as stowage:
         base = stowage.dashboard_url
+        # A real 503 (no root key to seal the backend's secret), after a real `100 Continue`.
+        backend = {"id": "b1", "name": "b1", "endpoint": "http://127.0.0.1:9", "region": "us-east-1"}
+        body = json.dumps({**backend, "access_key": "AK", "secret_key": "SK"}).encode()
+        extra = f"{ROLE_HEADER}: admin\r\nContent-Type: application/json\r\n"
+        interim, final, answer = await continue_then_final(base, "/api/admin/backends", body, "POST", extra)
+        assert (interim, final) == (line(100), line(503))
+        assert json.loads(answer)["error"]["code"] == "secret_key_unset"
         wire = await connect(base)
         assert (await wire.request("GET", "/healthz"))[0] == line(200)
         assert (await wire.request("GET", "/no/such/thing"))[0] == line(404)
