@@ -87,12 +87,17 @@ def target(url: str) -> str:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
-async def malformed_length_gets_400(base_url: str) -> None:
+async def malformed_requests_get_hypercorns_errors(base_url: str) -> None:
     wire = await connect(base_url)
     await wire.send(f"PUT /x HTTP/1.1\r\nHost: {wire.host}\r\nContent-Length: 12abc\r\n\r\n".encode())
     status, _ = await wire.response()
     assert status == line(400)
     assert await wire.rest() == b""  # and the connection is closed
+    wire.close()
+    wire = await connect(base_url)  # a head past server.h11_max_incomplete_size (64 KiB)
+    await wire.send(f"GET / HTTP/1.1\r\nHost: {wire.host}\r\nX-Big: {'a' * 200_000}\r\n\r\n".encode())
+    status, _ = await wire.response()
+    assert status == line(431)
     wire.close()
 
 
@@ -186,7 +191,7 @@ async def test_dashboard_status_lines_carry_reason_phrases(stowage_factory) -> N
         interim, final, _ = await continue_then_final(base, "/api/test-status/200", b"hello")
         assert interim == line(100)
         assert final.startswith(b"HTTP/1.1 ") and final == line(int(final.split()[1]))
-        await malformed_length_gets_400(base)
+        await malformed_requests_get_hypercorns_errors(base)
 
 
 async def test_proxy_status_lines_carry_reason_phrases(stowage_factory, rclone_upstream, monkeypatch) -> None:
@@ -205,7 +210,7 @@ async def test_proxy_status_lines_carry_reason_phrases(stowage_factory, rclone_u
         status, body = await wire.request("GET", f"/{env.bucket}/hello.txt")  # unsigned
         assert status == line(403)
         wire.close()
-        await malformed_length_gets_400(env.endpoint)
+        await malformed_requests_get_hypercorns_errors(env.endpoint)
 
 
 async def test_proxy_slowdown_503_carries_its_phrase(stowage_factory, rclone_upstream, monkeypatch) -> None:
