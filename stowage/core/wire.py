@@ -14,7 +14,7 @@ Hypercorn speaks HTTP/1.1 through h11 and leaves two gaps that real clients and 
   through TLS ALPN, which Hypercorn routes to its own HTTP/2 protocol before this class is involved.
 
 Hypercorn has no setting for either, so :func:`install` puts :class:`Http11Protocol` — a subclass of
-Hypercorn's ``H11Protocol`` overriding two of its methods — where Hypercorn's ``ProtocolWrapper``
+Hypercorn's ``H11Protocol`` overriding three of its methods — where Hypercorn's ``ProtocolWrapper``
 looks the class up. Those methods are Hypercorn internals: pyproject pins the Hypercorn minor
 version, and :func:`install` refuses to start if the seam has moved. tests/core/test_wire.py sends
 raw bytes through both listeners; the client matrix (tests/plugins/s3proxy/test_e2e_client_matrix.py)
@@ -80,4 +80,9 @@ def install() -> None:
                 f"Hypercorn {version('hypercorn')} has no H11Protocol.{name}; "
                 "stowage.core.wire needs updating for this Hypercorn version"
             )
+    if getattr(hypercorn.protocol, "H11Protocol", None) not in (H11Protocol, Http11Protocol):
+        raise RuntimeError(
+            f"Hypercorn {version('hypercorn')} no longer builds hypercorn.protocol.H11Protocol; "
+            "stowage.core.wire needs updating for this Hypercorn version"
+        )
     hypercorn.protocol.H11Protocol = Http11Protocol  # type: ignore[attr-defined,misc]
