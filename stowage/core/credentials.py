@@ -33,9 +33,10 @@ class VirtualCredential:
         return self.enabled and (self.expires_at is None or now < self.expires_at)
 
     def allows_bucket(self, bucket: str) -> bool:
-        """Scope check: bucket names compare case-insensitively (PROXY-9)."""
-        lowered = bucket.lower()
-        return any(b.lower() == lowered for b in self.buckets)
+        """Scope check: bucket names compare exactly. Upstreams differ on case (``rclone serve s3``
+        serves ``ALPHA`` and ``alpha`` as two buckets), so a case-insensitive match would let an
+        ``alpha`` credential into ``ALPHA``."""
+        return bucket in self.buckets
 
 
 @dataclass(frozen=True)

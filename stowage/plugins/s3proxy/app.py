@@ -1,9 +1,10 @@
 """The S3 proxy as a plain ASGI app: the request pipeline from first byte to audit row (PROXY-3).
 
-classify → pre-auth handlers (CORS preflight, POST Object, anonymous reads — added by policy
-plugins) → SigV4 (header or presigned) → credential → rate limits → tenant operation rules →
-synthesised ListBuckets → scope (bucket and copy source) → write guards (quota) → forward
-(``forward.py``) → metrics, log, audit. No Quart on this path: it owns no framework globals.
+classify (refusing paths the upstream could read differently) → pre-auth handlers (CORS
+preflight, POST Object, anonymous reads — added by policy plugins) → SigV4 (header or presigned)
+→ credential → rate limits → tenant operation rules → synthesised ListBuckets → scope (bucket
+and copy source) → write guards (quota) → forward (``forward.py``) → metrics, log, audit. No
+Quart on this path: it owns no framework globals.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from stowage.core.audit import AuditEvent, drops_without_looking, recorder
 from stowage.core.backends import backend_registry
 from stowage.core.ids import new_request_id
 from stowage.core.ratelimit import TokenBucketLimiter
-from stowage.plugins.s3proxy.classify import Classified, check_tenant, classify, parse_copy_source
+from stowage.plugins.s3proxy.classify import (
+    Classified,
+    check_addressing,
+    check_tenant,
+    classify,
+    parse_copy_source,
+)
 from stowage.plugins.s3proxy.forward import ClientGone, Forwarder
 from stowage.plugins.s3proxy.metrics import ProxyMetrics
 from stowage.plugins.s3proxy.s3errors import (
@@ -177,6 +184,7 @@ class ProxyApp:
             content_type=content_type,
             host_suffixes=self.host_suffixes,
         )
+        check_addressing(req.classified, req.raw_query)
         for handler in self.pre_auth:
             if await handler(self, req, receive, send):
                 return

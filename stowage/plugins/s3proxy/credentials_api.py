@@ -19,6 +19,7 @@ from quart import Blueprint, Response, jsonify
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
 from stowage.core.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.s3names import is_bucket_name
 from stowage.core.timefmt import parse_rfc3339, to_rfc3339
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.s3proxy.credentials import credential_repository
@@ -109,6 +110,11 @@ def _buckets(value: Any) -> list[str]:
     names = list(dict.fromkeys(b.strip() for b in value))
     if not names:
         raise _invalid("at least one bucket is required")
+    for name in names:
+        # Scopes compare exactly, so a name no request can carry would be a dead (or, on an
+        # upstream with unusual names, surprising) scope.
+        if not is_bucket_name(name):
+            raise _invalid(f"{name!r} is not a valid S3 bucket name")
     return names
 
 

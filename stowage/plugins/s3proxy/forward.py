@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
+from stowage.plugins.s3proxy.amzheaders import api_name, check_amz_headers
 from stowage.plugins.s3proxy.chunked import (
     AwsChunkedDecoder,
     check_payload_hash,
@@ -26,6 +28,7 @@ from stowage.plugins.s3proxy.chunked import (
     parse_trailer_names,
     verify_payload_sha256,
 )
+from stowage.plugins.s3proxy.copysize import copy_source_size
 from stowage.plugins.s3proxy.outbound import UpstreamSigner, effective_status, filter_response_headers
 from stowage.plugins.s3proxy.s3errors import InternalError, InvalidRequest, MissingContentLength, S3Error
 from stowage.plugins.s3proxy.sigv4 import UNSIGNED_PAYLOAD
@@ -42,6 +45,8 @@ __all__ = ["Forwarder", "new_session"]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 READ_SIZE = 256 * 1024
+ERROR_BODY_LIMIT = 64 * 1024  # upstream error bodies up to this size get the proxy's RequestId
+_REQUEST_ID_ELEMENT = re.compile(rb"<RequestId>[^<]*</RequestId>")
 WATCH_DISCONNECT_ABOVE = 1 << 20  # bytes; smaller bodies finish before a watcher would matter
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _LENGTH_REQUIRED = frozenset({"PutObject", "UploadPart"})
@@ -134,9 +139,14 @@ class Forwarder:
         self, app: ProxyApp, req: ProxyRequest, backend: RegisteredBackend, receive: Receive, send: Send
     ) -> None:
         auth: VerifiedAuth = req.scope["stowage.auth"]
+        copy_source = req.hmap.get(b"x-amz-copy-source")
+        assert req.classified is not None
+        check_amz_headers(api_name(req.classified, copy_source is not None), req.headers, req.bucket or None)
         body, length, decoded = self.request_body(req, auth, receive)
         if length:
             await app.run_write_guards(req, length)
+        elif copy_source is not None and app.write_guards:
+            await app.run_write_guards(req, await self._copy_size(req, backend, copy_source))
         outbound = self.signer(backend).build(
             req.method,
             req.bucket,
@@ -182,19 +192,44 @@ class Forwarder:
         finally:
             response.release()
 
+    async def _copy_size(self, req: ProxyRequest, backend: RegisteredBackend, copy_source: bytes) -> int:
+        """Bytes a CopyObject/UploadPartCopy will write (for the write guards): one upstream HEAD."""
+        if self.session is None:
+            self.session = new_session()
+        return await copy_source_size(
+            self.session,
+            self.signer(backend),
+            copy_source,
+            req.headers,
+            req.hmap.get(b"x-amz-copy-source-range") if req.operation == "UploadPart" else None,
+        )
+
     async def _relay(
         self, app: ProxyApp, req: ProxyRequest, response: aiohttp.ClientResponse, receive: Receive, send: Send
     ) -> None:
         status = effective_status(response.raw_headers, response.status)
         headers = filter_response_headers(response.raw_headers, status)
         headers.append((b"x-amz-request-id", req.request_id.encode()))
+        # The upstream's id stays findable (its logs) without contradicting ours.
+        upstream_id = response.headers.get("x-amz-request-id")
+        if upstream_id:
+            headers.append((b"x-amz-id-2", upstream_id.encode("latin-1")))
         headers.extend(app.extra_headers(req))
+        first = b""
+        if status >= 400 and req.method != "HEAD":
+            first, whole = await _prefetch(response, ERROR_BODY_LIMIT)
+            if whole:
+                await _send_error_body(app, req, status, headers, first, send)
+                return
         req.status = status
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if req.method == "HEAD":
             app.complete(req)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
+        if first:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            req.bytes_out += len(first)
         size = response.content_length
         watcher: asyncio.Task[None] | None = None
         if size is None or size > WATCH_DISCONNECT_ABOVE:
@@ -217,6 +252,38 @@ class Forwarder:
                 watcher.cancel()
                 with contextlib.suppress(BaseException):
                     await watcher
+
+
+async def _prefetch(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of the body, and whether that was all of it (error bodies are small)."""
+    size = response.content_length
+    if size is not None and size > limit:
+        return b"", False
+    buffered = bytearray()
+    try:
+        while len(buffered) <= limit:
+            piece = await response.content.read(limit + 1 - len(buffered))
+            if not piece:
+                return bytes(buffered), True
+            buffered += piece
+    except (aiohttp.ClientError, TimeoutError):
+        raise InternalError("upstream error response was cut short", result="upstream-error") from None
+    return bytes(buffered), False
+
+
+async def _send_error_body(
+    app: ProxyApp, req: ProxyRequest, status: int, headers: list[tuple[bytes, bytes]], body: bytes, send: Send
+) -> None:
+    """Relay a whole upstream error body with the proxy's request id in ``<RequestId>``."""
+    own = b"<RequestId>" + req.request_id.encode() + b"</RequestId>"
+    body = _REQUEST_ID_ELEMENT.sub(lambda _: own, body, count=1)
+    headers = [(name, value) for name, value in headers if name != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    req.status = status
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    req.bytes_out += len(body)
+    app.complete(req)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _wait_disconnect(receive: Receive) -> None:

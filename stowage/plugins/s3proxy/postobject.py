@@ -23,6 +23,8 @@ from yarl import URL
 
 from stowage.core.backends import backend_registry
 from stowage.core.quotas import QuotaExceededError, quota_service
+from stowage.plugins.s3proxy.amzheaders import check_amz_headers
+from stowage.plugins.s3proxy.classify import key_addressing_problem
 from stowage.plugins.s3proxy.forward import new_session
 from stowage.plugins.s3proxy.outbound import filter_response_headers
 from stowage.plugins.s3proxy.postform import PostForm
@@ -35,6 +37,7 @@ from stowage.plugins.s3proxy.s3errors import (
     EntityTooSmall,
     InternalError,
     InvalidAccessKeyId,
+    InvalidRequest,
     MalformedPOSTRequest,
     QuotaExceeded,
     S3Error,
@@ -119,6 +122,9 @@ async def _handle(app: ProxyApp, req: ProxyRequest, form: PostForm, send: Send) 
     if not key:
         raise MalformedPOSTRequest("form has no key field", result="no-key")
     key = key.replace("${filename}", form.filename)
+    problem = key_addressing_problem(key)
+    if problem:
+        raise InvalidRequest(problem, bucket=bucket)
     redirect = fields.get("success_action_redirect", "")
     if redirect and (urlsplit(redirect).scheme not in ("http", "https") or not urlsplit(redirect).netloc):
         raise MalformedPOSTRequest("success_action_redirect must be an http(s) URL", result="bad-redirect")
@@ -140,6 +146,7 @@ async def _handle(app: ProxyApp, req: ProxyRequest, form: PostForm, send: Send) 
             raise EntityTooSmall(f"file is {size} bytes; the policy minimum is {policy.min_size}")
         await form.drain()
         headers = _upstream_headers(fields)
+        check_amz_headers("PutObject", headers, bucket)
         status, etag, version, upstream = await _put(
             app, req, credential.backend_id, key, headers, spool, size
         )

@@ -15,6 +15,7 @@ Hierarchy::
      │    └── AuthAccessDenied (+AccessDenied) 403  AccessDenied                auth-error | expired
      ├── AccessDenied                          403  AccessDenied                scope-violation, …
      ├── InvalidRequest                        400  InvalidRequest              bad-request
+     ├── InvalidBucketName                     400  InvalidBucketName           bad-request
      ├── IncompleteBody                        400  IncompleteBody              bad-request
      ├── BadDigest                             400  BadDigest                   bad-request
      ├── XAmzContentSHA256Mismatch             400  XAmzContentSHA256Mismatch   bad-request
@@ -132,6 +133,13 @@ class InvalidRequest(S3Error):
     status = 400
     code = "InvalidRequest"
     default_message = "Invalid Request"
+    result = "bad-request"
+
+
+class InvalidBucketName(S3Error):
+    status = 400
+    code = "InvalidBucketName"
+    default_message = "The specified bucket is not valid."
     result = "bad-request"
 
 

@@ -207,6 +207,10 @@ async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expec
         ),
         ({"backend_id": "minio", "buckets": ["a"], "expires_at": "tomorrow"}, "expires_at must be RFC3339"),
         ({"backend_id": "nope", "buckets": ["a"]}, "unknown backend"),
+        ({"backend_id": "minio", "buckets": ["alpha", "a/b"]}, "'a/b' is not a valid S3 bucket name"),
+        ({"backend_id": "minio", "buckets": ["has space"]}, "'has space' is not a valid S3 bucket name"),
+        ({"backend_id": "minio", "buckets": [".."]}, "'..' is not a valid S3 bucket name"),
+        ({"backend_id": "minio", "buckets": ["x" * 256]}, f"{'x' * 256!r} is not a valid S3 bucket name"),
     ],
 )
 async def test_mint_validation_errors(stowage_factory, body, message) -> None:

@@ -36,6 +36,7 @@ EXPECTED = [
     ("AuthAccessDenied", 403, "AccessDenied", "auth-error"),
     ("AccessDenied", 403, "AccessDenied", "scope-violation"),
     ("InvalidRequest", 400, "InvalidRequest", "bad-request"),
+    ("InvalidBucketName", 400, "InvalidBucketName", "bad-request"),
     ("IncompleteBody", 400, "IncompleteBody", "bad-request"),
     ("BadDigest", 400, "BadDigest", "bad-request"),
     ("XAmzContentSHA256Mismatch", 400, "XAmzContentSHA256Mismatch", "bad-request"),
