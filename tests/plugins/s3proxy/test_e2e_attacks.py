@@ -327,3 +327,33 @@ async def test_relayed_error_carries_the_proxy_request_id(
         assert root.findtext("RequestId") == headers["x-amz-request-id"]
         assert headers["x-amz-id-2"] and headers["x-amz-id-2"] != headers["x-amz-request-id"]
         assert int(headers["Content-Length"]) == len(body)
+
+
+async def test_presigned_url_holder_cannot_add_amz_headers(
+    stowage_factory, rclone_upstream, monkeypatch
+) -> None:
+    async with proxy_env(stowage_factory, rclone_upstream, monkeypatch) as env:
+        direct = upstream_client(rclone_upstream)
+        bucket = env.bucket
+        await asyncio.to_thread(direct.put_object, Bucket=bucket, Key="source", Body=b"private bytes")
+        url = await asyncio.to_thread(
+            env.client().generate_presigned_url, "put_object", Params={"Bucket": bucket, "Key": "up"}
+        )
+        async with aiohttp.ClientSession() as session:
+            for name, value in (("x-amz-copy-source", f"/{bucket}/source"), ("x-amz-tagging", "a=b")):
+                async with session.put(url, data=b"mine", headers={name: value}) as response:
+                    assert response.status == 403
+                    assert b"headers present in the request which were not signed" in await response.read()
+            assert await upstream_keys_of(direct, bucket) == ["source"]
+            # x-amz-content-sha256 is the one AWS lets travel unsigned; a plain PUT works
+            async with session.put(
+                url, data=b"mine", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+            ) as r:
+                assert r.status == 200, await r.read()
+        got = await asyncio.to_thread(direct.get_object, Bucket=bucket, Key="up")
+        assert await asyncio.to_thread(got["Body"].read) == b"mine"
+
+
+async def upstream_keys_of(direct: Any, bucket: str) -> list[str]:
+    listed = await asyncio.to_thread(direct.list_objects_v2, Bucket=bucket)
+    return [item["Key"] for item in listed.get("Contents", ())]
