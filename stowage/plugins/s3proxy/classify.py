@@ -20,7 +20,11 @@ Tenant decision (signed and presigned requests), checked before the operation it
   ``max-keys``, ``response-content-type``, ``x-id`` …) are ordinary parameters and pass.
 
 Anonymous decision (ANON-4): operations GetObject, HeadObject, HeadBucket, ListObjects only, and none
-of the ANON-4 blocked sub-resource keys.
+of the ANON-4 blocked sub-resource keys (plus ``versions``: version ids and delete markers are no
+more public than ``versionId``).
+
+Addressing (:func:`check_addressing`, before either decision): the proxy forwards the bucket and
+key it classified, so paths an upstream would normalise into something else are refused with 400.
 """
 
 from __future__ import annotations
