@@ -65,10 +65,12 @@ _SSE = frozenset(
 _LOCK = frozenset(
     {b"x-amz-object-lock-mode", b"x-amz-object-lock-retain-until-date", b"x-amz-object-lock-legal-hold"}
 )
+# The checksum values, plus the algorithm name: the reference defines it only on some operations,
+# but MinIO's SDKs send it beside the value on uploads and S3-compatible servers read it there.
 _CHECKSUMS = frozenset(
     {
         b"x-amz-checksum-crc32", b"x-amz-checksum-crc32c", b"x-amz-checksum-crc64nvme",
-        b"x-amz-checksum-sha1", b"x-amz-checksum-sha256",
+        b"x-amz-checksum-sha1", b"x-amz-checksum-sha256", b"x-amz-checksum-algorithm",
     }
 )  # fmt: skip
 _COPY_SOURCE = frozenset(

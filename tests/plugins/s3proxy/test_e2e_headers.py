@@ -161,6 +161,8 @@ def header_values(api: str, bucket: str) -> dict[str, str]:
             out[name] = CHECKSUM_VALUES[name]
         elif name == "x-amz-copy-source":
             out[name] = f"/{bucket}/src"
+        elif name == "x-amz-checksum-algorithm":
+            out[name] = "CRC32"
         elif name == "x-amz-copy-source-range":
             out[name] = "bytes=0-3"
         elif name.endswith(("-date", "-time", "-since")):
