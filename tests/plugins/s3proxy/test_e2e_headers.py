@@ -22,6 +22,7 @@ from aiohttp import web
 
 from stowage.plugins.s3proxy import sigv4
 from stowage.plugins.s3proxy.amzheaders import CONSUMED, HEADERS_BY_API
+from stowage.plugins.s3proxy.forward import ERROR_BODY_LIMIT
 from tests.plugins.s3proxy.e2e import sign_head
 from tests.plugins.s3proxy.proxyenv import ProxyEnv, proxy_env, upstream_client
 
@@ -66,6 +67,16 @@ async def capture_upstream() -> AsyncIterator[CaptureUpstream]:
             "X-Powered-By": "capture",
         }
         answer = {name: value for name, value in answer.items() if value}
+        if request.path.endswith("-error"):
+            error = b"<Error><Code>NoSuchKey</Code><RequestId>UPSTREAM-ID</RequestId></Error>"
+            if request.path.endswith("big-error"):  # past the rewrite bound: relayed as it is
+                return web.Response(status=404, body=error + b" " * ERROR_BODY_LIMIT, headers=answer)
+            streamed = web.StreamResponse(status=404, headers=answer)  # chunked, no Content-Length
+            await streamed.prepare(request)
+            await streamed.write(error[:20])
+            await streamed.write(error[20:])
+            await streamed.write_eof()
+            return streamed
         if request.method == "HEAD":
             return web.Response(status=200, headers=answer)
         return web.Response(status=200, body=b"<ok/>", headers=answer, content_type="application/xml")
@@ -239,6 +250,20 @@ async def test_only_s3_response_headers_are_relayed(stowage_factory, capture_ups
         assert headers["x-amz-request-id"] != "UPSTREAM-ID"
         assert headers["x-amz-id-2"] == "UPSTREAM-ID"
         assert headers.get("Access-Control-Allow-Origin") is None
+
+
+async def test_error_bodies_get_the_proxy_request_id_within_a_bound(
+    stowage_factory, capture_upstream, monkeypatch
+) -> None:
+    async with proxy_env(stowage_factory, capture_upstream, monkeypatch, buckets=1) as env:
+        status, headers, body = await send_signed(env, "GET", f"/{env.bucket}/k-chunked-error", {}, b"")
+        assert status == 404
+        own = headers["x-amz-request-id"]
+        assert body == f"<Error><Code>NoSuchKey</Code><RequestId>{own}</RequestId></Error>".encode()
+        assert headers["x-amz-id-2"] == "UPSTREAM-ID"
+        status, headers, body = await send_signed(env, "GET", f"/{env.bucket}/k-big-error", {}, b"")
+        assert status == 404 and len(body) == int(headers["Content-Length"]) > ERROR_BODY_LIMIT
+        assert b"<RequestId>UPSTREAM-ID</RequestId>" in body  # streamed untouched
 
 
 # ---------------------------------------------------------------- SSE-C, Object Lock, attributes (SeaweedFS)
