@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,13 @@ from stowage.plugins.s3proxy.chunked import (
 )
 from stowage.plugins.s3proxy.copysize import copy_source_size
 from stowage.plugins.s3proxy.outbound import UpstreamSigner, effective_status, filter_response_headers
-from stowage.plugins.s3proxy.s3errors import InternalError, InvalidRequest, MissingContentLength, S3Error
+from stowage.plugins.s3proxy.s3errors import (
+    InternalError,
+    InvalidRequest,
+    MissingContentLength,
+    S3Error,
+    with_request_id,
+)
 from stowage.plugins.s3proxy.sigv4 import UNSIGNED_PAYLOAD
 
 if TYPE_CHECKING:
@@ -46,7 +51,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 READ_SIZE = 256 * 1024
 ERROR_BODY_LIMIT = 64 * 1024  # upstream error bodies up to this size get the proxy's RequestId
-_REQUEST_ID_ELEMENT = re.compile(rb"<RequestId>[^<]*</RequestId>")
 WATCH_DISCONNECT_ABOVE = 1 << 20  # bytes; smaller bodies finish before a watcher would matter
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _LENGTH_REQUIRED = frozenset({"PutObject", "UploadPart"})
@@ -275,8 +279,7 @@ async def _send_error_body(
     app: ProxyApp, req: ProxyRequest, status: int, headers: list[tuple[bytes, bytes]], body: bytes, send: Send
 ) -> None:
     """Relay a whole upstream error body with the proxy's request id in ``<RequestId>``."""
-    own = b"<RequestId>" + req.request_id.encode() + b"</RequestId>"
-    body = _REQUEST_ID_ELEMENT.sub(lambda _: own, body, count=1)
+    body = with_request_id(body, req.request_id)
     headers = [(name, value) for name, value in headers if name != b"content-length"]
     headers.append((b"content-length", str(len(body)).encode()))
     req.status = status

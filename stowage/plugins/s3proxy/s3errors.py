@@ -248,6 +248,16 @@ def xml_text(value: str) -> str:
     return value.translate(_XML_TEXT)
 
 
+_REQUEST_ID_ELEMENT = re.compile(rb"<RequestId>[^<]*</RequestId>")
+
+
+def with_request_id(body: bytes, request_id: str) -> bytes:
+    """A relayed upstream error body with the proxy's ``<RequestId>`` in place of the upstream's,
+    so body and ``x-amz-request-id`` header agree (bodies without the element are unchanged)."""
+    own = b"<RequestId>" + request_id.encode("ascii", "replace") + b"</RequestId>"
+    return _REQUEST_ID_ELEMENT.sub(lambda _: own, body, count=1)
+
+
 def render_error(
     error: S3Error, *, request_id: str, resource: str | None = None, bucket: str | None = None
 ) -> RenderedError:

@@ -127,3 +127,11 @@ def test_render_slowdown_has_retry_after_and_bucket_from_error() -> None:
     assert rendered.status == 503
     assert (b"retry-after", b"1") in rendered.headers
     assert ET.fromstring(rendered.body).findtext("BucketName") == "bkt"
+
+
+def test_relayed_error_bodies_take_the_proxy_request_id() -> None:
+    upstream = b"<Error><Code>NoSuchKey</Code><RequestId>UP-1</RequestId><HostId>h</HostId></Error>"
+    assert s3errors.with_request_id(upstream, "ours") == upstream.replace(b"UP-1", b"ours")
+    assert (
+        s3errors.with_request_id(b"<Error><Code>X</Code></Error>", "ours") == b"<Error><Code>X</Code></Error>"
+    )
