@@ -207,6 +207,10 @@ async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expec
         ),
         ({"backend_id": "minio", "buckets": ["a"], "expires_at": "tomorrow"}, "expires_at must be RFC3339"),
         ({"backend_id": "nope", "buckets": ["a"]}, "unknown backend"),
+        (  # issue 11 item 17: a credential born expired is refused
+            {"backend_id": "minio", "buckets": ["a"], "expires_at": "2001-01-01T00:00:00Z"},
+            "expires_at must be in the future",
+        ),
     ],
 )
 async def test_mint_validation_errors(stowage_factory, body, message) -> None:
