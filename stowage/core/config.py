@@ -23,6 +23,7 @@ from dynaconf import Dynaconf, ValidationError
 
 from stowage.core.durations import parse_duration
 from stowage.core.errors import ConfigError
+from stowage.core.netpolicy import SETTING, parse_networks
 from stowage.core.settings import (
     AuditSettings,
     AuthSettings,
@@ -234,6 +235,13 @@ def _trusted_proxies(raw: RawSettings) -> tuple[ipaddress.IPv4Network | ipaddres
                 key="server.trusted_proxies",
             ) from None
     return tuple(nets)
+
+
+def _denied_networks(raw: RawSettings) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return parse_networks(_str_list(raw, SETTING))
+    except ValueError as exc:
+        raise ConfigError(f"{SETTING}: {exc}", key=SETTING) from None
 
 
 def _backends(raw: RawSettings) -> tuple[BackendEntry, ...]:
@@ -468,4 +476,5 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
         ),
         raw=raw.data,
         config_path=raw.config_path,
+        backend_denied_networks=_denied_networks(raw),
     )

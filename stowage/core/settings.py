@@ -186,3 +186,5 @@ class Settings:
     plugins: PluginSettings
     raw: dict[str, Any]
     config_path: Path | None = None
+    backend_denied_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """``backend_network.denied_networks``: where a backend may not connect (``core.netpolicy``)."""

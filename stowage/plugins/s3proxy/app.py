@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from stowage.core.audit import AuditEvent, drops_without_looking, recorder
 from stowage.core.backends import backend_registry
+from stowage.core.credentials import READ_METHODS
 from stowage.core.ids import new_request_id
 from stowage.core.ratelimit import TokenBucketLimiter
 from stowage.plugins.s3proxy.classify import (
@@ -191,6 +192,8 @@ class ProxyApp:
         credential = await self.authenticate(req)
         classified = req.classified
         check_tenant(classified)
+        if credential.read_only and req.method not in READ_METHODS:
+            raise AccessDenied("the credential's owner may only read", result="owner-read-only")
         if classified.operation == "ListBuckets":
             await self._list_buckets(req, credential, send)
             return

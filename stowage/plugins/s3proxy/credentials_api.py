@@ -190,6 +190,8 @@ async def _create(owner: str | None) -> tuple[Response, int]:
     description = _text(body, "description") or ""
     expires_text = _text(body, "expires_at")
     expires_at = _expiry(expires_text) if expires_text else None
+    if expires_at is not None and expires_at <= _now(runtime):
+        raise _invalid("expires_at must be in the future")  # a born-dead key is a mistake
     _check_backend(runtime, backend_id)
     secret = new_secret_key()
     row = await _insert(

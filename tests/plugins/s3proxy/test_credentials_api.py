@@ -211,6 +211,10 @@ async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expec
         ({"backend_id": "minio", "buckets": ["has space"]}, "'has space' is not a valid S3 bucket name"),
         ({"backend_id": "minio", "buckets": [".."]}, "'..' is not a valid S3 bucket name"),
         ({"backend_id": "minio", "buckets": ["x" * 256]}, f"{'x' * 256!r} is not a valid S3 bucket name"),
+        (  # issue 11 item 17: a credential born expired is refused
+            {"backend_id": "minio", "buckets": ["a"], "expires_at": "2001-01-01T00:00:00Z"},
+            "expires_at must be in the future",
+        ),
     ],
 )
 async def test_mint_validation_errors(stowage_factory, body, message) -> None:
