@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["Forwarder", "new_session"]
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+UPSTREAM_QUERY = "stowage.upstream_query"
+"""Scope key: the query to forward when it differs from the received one (SigV2 presigned URLs)."""
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 READ_SIZE = 256 * 1024
 WATCH_DISCONNECT_ABOVE = 1 << 20  # bytes; smaller bodies finish before a watcher would matter
@@ -141,7 +143,7 @@ class Forwarder:
             req.method,
             req.bucket,
             req.key,
-            req.raw_query,
+            req.scope.get(UPSTREAM_QUERY, req.raw_query),
             req.headers,
             content_length=length,
             decoded_body=decoded,
