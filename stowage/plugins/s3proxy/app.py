@@ -33,6 +33,7 @@ from stowage.plugins.s3proxy.s3errors import (
 )
 from stowage.plugins.s3proxy.sigv2 import ParsedV2, SigV2Disabled, is_sigv2, parse_sigv2, verify_sigv2
 from stowage.plugins.s3proxy.sigv4 import ParsedAuth, SigningKeyCache, parse_request, verify
+from stowage.plugins.s3proxy.synthesized import answer_synthesized
 
 if TYPE_CHECKING:
     from stowage.core.credentials import CredentialCache, VirtualCredential
@@ -185,6 +186,8 @@ class ProxyApp:
             if await handler(self, req, receive, send):
                 return
         credential = await self.authenticate(req)
+        if await answer_synthesized(self, req, credential, receive, send):
+            return
         classified = req.classified
         check_tenant(classified)
         if classified.operation == "ListBuckets":

@@ -97,6 +97,27 @@ class Forwarder:
             return signer
         return cached[1]
 
+    async def upstream_status(
+        self, backend: RegisteredBackend, method: str, bucket: str, key: str, raw_query: bytes = b""
+    ) -> int:
+        """Status of a body-less request the proxy makes itself (a HEAD before a synthesised answer)."""
+        outbound = self.signer(backend).build(method, bucket, key, raw_query, (), now=time.time())
+        if self.session is None:
+            self.session = new_session()
+        try:
+            async with self.session.request(
+                method,
+                URL(outbound.url, encoded=True),
+                headers=outbound.headers,
+                allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            ) as response:
+                return response.status
+        except Exception as exc:
+            raise InternalError(
+                f"upstream request failed: {type(exc).__name__}", result="upstream-error"
+            ) from None
+
     def request_body(
         self, req: ProxyRequest, auth: VerifiedAuth, receive: Receive
     ) -> tuple[AsyncIterator[bytes] | bytes | None, int | None, bool]:

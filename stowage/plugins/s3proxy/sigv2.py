@@ -74,10 +74,10 @@ class SigV2Disabled(AuthAccessDenied):
 class ParsedV2:
     """A SigV2 request, parsed but not yet verified.
 
-    ``strings_to_sign`` holds the string to sign for the path as received and, when it differs,
-    for the path re-encoded the way SDK signers encode it (a client library may normalise the
-    escapes of a URL between signing and sending). ``timestamp`` is the request time (header
-    auth) or the expiry (query auth).
+    ``strings_to_sign`` holds one string to sign per candidate path (:func:`_paths`): signers and
+    HTTP libraries disagree on escapes and on a bucket's trailing slash, and any candidate that
+    matches proves the secret. ``timestamp`` is the request time (header auth) or the expiry
+    (query auth).
     """
 
     mode: str
@@ -163,10 +163,13 @@ def _subresources(pairs: list[tuple[bytes, bytes, bool, bytes]]) -> bytes:
 
 
 def _paths(raw_path: bytes, bucket_prefix: bytes) -> tuple[bytes, ...]:
-    path = raw_path or b"/"
-    primary = bucket_prefix + path
-    reencoded = bucket_prefix + quote_from_bytes(unquote_to_bytes(path), safe=_PATH_SAFE).encode("ascii")
-    return (primary,) if reencoded == primary else (primary, reencoded)
+    """Canonical-resource paths to try: as received, re-encoded the SDK way, and for a bare
+    ``/bucket`` also ``/bucket/`` (botocore signs a path-style bucket request with the slash)."""
+    path = bucket_prefix + (raw_path or b"/")
+    candidates = [path, quote_from_bytes(unquote_to_bytes(path), safe=_PATH_SAFE).encode("ascii")]
+    if path.count(b"/") == 1 and len(path) > 1:
+        candidates += [candidate + b"/" for candidate in candidates]
+    return tuple(dict.fromkeys(candidates))
 
 
 def parse_sigv2(

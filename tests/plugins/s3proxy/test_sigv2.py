@@ -144,6 +144,11 @@ def test_virtual_hosted_resource_names_the_bucket() -> None:
     check(query, prefix=b"/photos")
 
 
+def test_botocore_signs_a_path_style_bucket_with_a_trailing_slash() -> None:
+    check(header_signed("GET", ENDPOINT + "/bkt?prefix=h%2F&encoding-type=url", auth_path="/bkt/"))
+    check(header_signed("GET", ENDPOINT + "/bkt"))
+
+
 def test_path_normalised_by_the_client_library_still_verifies() -> None:
     method, _, query, headers = header_signed("GET", ENDPOINT + "/b/~x%20y")
     check((method, b"/b/%7Ex%20y", query, headers))  # the HTTP library escaped '~' after signing
