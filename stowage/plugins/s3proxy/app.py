@@ -1,9 +1,10 @@
 """The S3 proxy as a plain ASGI app: the request pipeline from first byte to audit row (PROXY-3).
 
 classify → pre-auth handlers (CORS preflight, POST Object, anonymous reads — added by policy
-plugins) → SigV4 (header or presigned) → credential → rate limits → tenant operation rules →
-synthesised ListBuckets → scope (bucket and copy source) → write guards (quota) → forward
-(``forward.py``) → metrics, log, audit. No Quart on this path: it owns no framework globals.
+plugins) → SigV4 or SigV2 (header or presigned) → credential → rate limits → the proxy's own
+answers for in-scope ACL/CORS/configuration reads and CreateBucket (``synthesized.py``) → tenant
+operation rules → synthesised ListBuckets → scope (bucket and copy source) → write guards (quota)
+→ forward (``forward.py``) → metrics, log, audit. No Quart on this path: it owns no framework globals.
 """
 
 from __future__ import annotations
