@@ -34,7 +34,7 @@ from stowage.plugins.s3proxy.s3errors import (
 )
 from stowage.plugins.s3proxy.sigv2 import ParsedV2, SigV2Disabled, is_sigv2, parse_sigv2, verify_sigv2
 from stowage.plugins.s3proxy.sigv4 import ParsedAuth, SigningKeyCache, parse_request, verify
-from stowage.plugins.s3proxy.synthesized import answer_synthesized
+from stowage.plugins.s3proxy.synthesized import answer_synthesized, synthesized_operation
 
 if TYPE_CHECKING:
     from stowage.core.credentials import CredentialCache, VirtualCredential
@@ -187,7 +187,10 @@ class ProxyApp:
             if await handler(self, req, receive, send):
                 return
         credential = await self.authenticate(req)
-        if await answer_synthesized(self, req, credential, receive, send):
+        synthesized = synthesized_operation(req)
+        if synthesized is not None and await answer_synthesized(
+            self, req, credential, synthesized, receive, send
+        ):
             return
         classified = req.classified
         check_tenant(classified)

@@ -1,4 +1,5 @@
-"""Inbound AWS Signature Version 2 (HMAC-SHA1): ``Authorization: AWS AKID:sig`` and query auth.
+"""Inbound AWS Signature Version 2 (HMAC-SHA1): ``Authorization: AWS AKID:sig``, query auth and
+browser-form (POST Object) policy signatures.
 
 boto3's and aws-cli v1's default presigned URLs, ``s3cmd signurl`` and s3cmd with
 ``signature_v2 = True`` sign this way. Verification is two steps, like :mod:`.sigv4`, so the
@@ -40,6 +41,7 @@ __all__ = [
     "SigV2Disabled",
     "is_sigv2",
     "parse_sigv2",
+    "verify_post_policy_v2",
     "verify_sigv2",
 ]
 
@@ -294,3 +296,14 @@ def verify_sigv2(parsed: ParsedV2, secret: str, *, now: float) -> VerifiedAuth:
         scope="",
         payload_hash=parsed.payload_hash,
     )
+
+
+def verify_post_policy_v2(secret: str, policy_b64: str, signature: str) -> None:
+    """A browser form's SigV2 signature: base64 HMAC-SHA1 of the base64 policy exactly as sent.
+
+    SigV2 forms carry no signing date; the policy's own ``expiration`` bounds them (checked by
+    the caller with the policy).
+    """
+    expected = hmac.digest(secret.encode("utf-8"), policy_b64.encode("utf-8"), "sha1")
+    if not hmac.compare_digest(expected, _decode_signature(signature.strip().encode("latin-1"))):
+        raise SignatureDoesNotMatch()

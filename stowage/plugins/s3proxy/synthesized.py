@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send
     from stowage.plugins.s3proxy.cors import CorsRule
 
-__all__ = ["BUCKET_CONFIG_READS", "OWNER_ID", "answer_synthesized", "private_acl_xml"]
+__all__ = [
+    "BUCKET_CONFIG_READS",
+    "OWNER_ID",
+    "answer_synthesized",
+    "private_acl_xml",
+    "synthesized_operation",
+]
 
 OWNER_ID = "stowage"
 """The owner every synthesised document names (ListBuckets names the same owner)."""
@@ -87,8 +93,8 @@ def _cors_xml(rules: tuple[CorsRule, ...]) -> bytes:
     return "".join(parts).encode()
 
 
-def _operation(req: ProxyRequest) -> str | None:
-    """The synthesised operation this request asks for, or None (cheap for every other request)."""
+def synthesized_operation(req: ProxyRequest) -> str | None:
+    """The synthesised operation this request asks for, or None (cheap: called for every request)."""
     classified = req.classified
     if classified is None or not classified.bucket:
         return None
@@ -106,11 +112,15 @@ def _operation(req: ProxyRequest) -> str | None:
 
 
 async def answer_synthesized(
-    app: ProxyApp, req: ProxyRequest, credential: VirtualCredential, receive: Receive, send: Send
+    app: ProxyApp,
+    req: ProxyRequest,
+    credential: VirtualCredential,
+    operation: str,
+    receive: Receive,
+    send: Send,
 ) -> bool:
-    """Answer the request here when it is one of the module's cases on an in-scope bucket."""
-    operation = _operation(req)
-    if operation is None or not credential.allows_bucket(req.bucket):
+    """Answer ``operation`` (from :func:`synthesized_operation`) here when the bucket is in scope."""
+    if not credential.allows_bucket(req.bucket):
         return False
     assert req.classified is not None
     req.classified = dataclasses.replace(req.classified, operation=operation)

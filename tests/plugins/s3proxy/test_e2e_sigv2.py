@@ -154,6 +154,36 @@ async def test_header_signed_sigv2_requests(stowage_factory, seaweed_upstream, m
             await asyncio.to_thread(s3.get_object, Bucket=env.extra_buckets[0], Key="h/two.txt")
 
 
+def _form(fields: dict[str, str], data: bytes) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for name, value in fields.items():
+        form.add_field(name, value)
+    form.add_field("file", data, filename="f.txt", content_type="text/plain")
+    return form
+
+
+async def test_boto3_default_presigned_post(stowage_factory, seaweed_upstream, monkeypatch) -> None:
+    async with proxy_env(stowage_factory, seaweed_upstream, monkeypatch) as env:
+        s3 = default_client(env)
+        post = s3.generate_presigned_post(
+            env.bucket, "form/${filename}", Conditions=[["content-length-range", 1, 100]], ExpiresIn=600
+        )
+        assert "AWSAccessKeyId" in post["fields"] and "x-amz-signature" not in post["fields"]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(post["url"], data=_form(post["fields"], b"form bytes")) as response:
+                assert response.status == 204, await response.text()
+            direct = upstream_client(seaweed_upstream)
+            assert await upstream_sha256(direct, env.bucket, "form/f.txt") == sha256(b"form bytes")
+            # a policy changed after signing, or another key's signature, is refused
+            forged = {**post["fields"], "policy": post["fields"]["policy"][:-4] + "AAAA"}
+            async with session.post(post["url"], data=_form(forged, b"x")) as response:
+                assert (response.status, _code(await response.read())) == (403, "SignatureDoesNotMatch")
+            other = default_client(env, secret_key="0" * 40).generate_presigned_post(env.bucket, "form/x")
+            async with session.post(post["url"], data=_form(other["fields"], b"x")) as response:
+                assert (response.status, _code(await response.read())) == (403, "SignatureDoesNotMatch")
+        assert metric(env.runtime, "stowage_s3_request_total", auth_mode="post-policy-v2", status="204") == 1
+
+
 async def test_aws_cli_v1_presign(stowage_factory, seaweed_upstream, monkeypatch) -> None:
     async with proxy_env(stowage_factory, seaweed_upstream, monkeypatch) as env:
         data = pattern(5000, seed=2)
@@ -180,7 +210,13 @@ async def test_sigv2_switched_off(stowage_factory, seaweed_upstream, monkeypatch
         assert b"Signature Version 2 is disabled on this proxy" in reply
         with pytest.raises(Exception, match="Signature Version 2 is disabled"):
             await asyncio.to_thread(v2_header_client(env).get_object, Bucket=env.bucket, Key="k")
-        assert metric(env.runtime, "stowage_s3_auth_failure_total", reason="sigv2-disabled") == 2
+        post = default_client(env).generate_presigned_post(env.bucket, "form.txt")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(post["url"], data=_form(post["fields"], b"x")) as response,
+        ):
+            assert response.status == 403 and b"Signature Version 2 is disabled" in await response.read()
+        assert metric(env.runtime, "stowage_s3_auth_failure_total", reason="sigv2-disabled") == 3
         # SigV4 is unaffected
         got = await asyncio.to_thread(env.client().get_object, Bucket=env.bucket, Key="k")
         assert got["Body"].read() == b"x"

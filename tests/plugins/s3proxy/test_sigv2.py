@@ -258,3 +258,13 @@ def test_detection_is_a_prefix_test() -> None:
     assert sigv2.is_sigv2(None, b"AWSAccessKeyId=AK&Signature=x&Expires=1")
     assert not sigv2.is_sigv2(None, b"X-Amz-Signature=x&X-Amz-Credential=y")
     assert not sigv2.is_sigv2(None, b"")
+
+
+def test_post_policy_v2_matches_botocore() -> None:
+    policy = "eyJleHBpcmF0aW9uIjogIjIwOTktMDEtMDFUMDA6MDA6MDBaIiwgImNvbmRpdGlvbnMiOiBbXX0="
+    signature = HmacV1Auth(CREDS).sign_string(policy)
+    sigv2.verify_post_policy_v2(SECRET, policy, signature)
+    with pytest.raises(SignatureDoesNotMatch):
+        sigv2.verify_post_policy_v2(SECRET, policy + "x", signature)
+    with pytest.raises(AuthAccessDenied):
+        sigv2.verify_post_policy_v2(SECRET, policy, "not base64!")
