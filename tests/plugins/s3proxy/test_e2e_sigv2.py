@@ -127,6 +127,33 @@ async def test_boto3_default_presigned_get_and_put(
         assert metric(env.runtime, "stowage_s3_request_total", auth_mode="presigned-v2", status="200") >= 4
 
 
+async def test_virtual_hosted_presigned_url(stowage_factory, seaweed_upstream, monkeypatch) -> None:
+    settings = {"s3_proxy": {"host_suffixes": ["s3.test"]}}
+    async with proxy_env(stowage_factory, seaweed_upstream, monkeypatch, settings) as env:
+        await asyncio.to_thread(env.client().put_object, Bucket=env.bucket, Key="v/h.txt", Body=b"hosted")
+        port = env.endpoint.rsplit(":", 1)[1].rstrip("/")
+        s3 = boto3.session.Session().client(
+            "s3",
+            endpoint_url=f"http://s3.test:{port}",
+            aws_access_key_id=env.access_key,
+            aws_secret_access_key=env.secret_key,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "virtual"}),
+        )
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": env.bucket, "Key": "v/h.txt"})
+        assert url.startswith(f"http://{env.bucket}.s3.test:{port}/v/h.txt?")
+        # no DNS for s3.test: connect to the proxy and send the virtual host name
+        local = url.replace(f"{env.bucket}.s3.test", "127.0.0.1", 1)
+        headers = {"Host": f"{env.bucket}.s3.test:{port}"}
+        async with aiohttp.ClientSession() as session:
+            async with session.get(local, headers=headers) as response:
+                assert response.status == 200 and await response.read() == b"hosted"
+            # the canonical resource names the bucket: the same signature on another bucket fails
+            headers = {"Host": f"{env.extra_buckets[0]}.s3.test:{port}"}
+            async with session.get(local, headers=headers) as response:
+                assert response.status == 403
+
+
 async def test_header_signed_sigv2_requests(stowage_factory, seaweed_upstream, monkeypatch) -> None:
     async with proxy_env(stowage_factory, seaweed_upstream, monkeypatch) as env:
         s3, bucket = v2_header_client(env), env.bucket

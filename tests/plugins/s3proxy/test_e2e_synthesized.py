@@ -154,6 +154,14 @@ async def test_s3cmd(stowage_factory, seaweed_upstream, monkeypatch, tmp_path: P
             return out
 
         await ok("put", str(src), f"s3://{bucket}/a/one.bin")
+        big = tmp_path / "big.bin"
+        big.write_bytes(pattern(11 * 1024 * 1024, seed=8))
+        await ok("put", "--multipart-chunk-size-mb=5", str(big), f"s3://{bucket}/big.bin")
+        head = await asyncio.to_thread(direct.head_object, Bucket=bucket, Key="big.bin")
+        assert head["ETag"].strip('"').endswith("-3")  # it really was multipart
+        await ok("get", f"s3://{bucket}/big.bin", str(tmp_path / "big-back.bin"))
+        assert file_sha256(tmp_path / "big-back.bin") == file_sha256(big)
+        await ok("del", f"s3://{bucket}/big.bin")
         assert f"s3://{bucket}/a/one.bin" in await ok("ls", f"s3://{bucket}/a/")
         back = tmp_path / "back.bin"
         await ok("get", str(f"s3://{bucket}/a/one.bin"), str(back))
