@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 import aiohttp
 import boto3
 import pytest
+from aiobotocore.session import get_session
 from botocore.config import Config
 
 from tests.plugins.s3proxy.e2e import aws_cli, metric, pattern, sha256, upstream_sha256
@@ -209,6 +210,24 @@ async def test_boto3_default_presigned_post(stowage_factory, seaweed_upstream, m
             async with session.post(post["url"], data=_form(other["fields"], b"x")) as response:
                 assert (response.status, _code(await response.read())) == (403, "SignatureDoesNotMatch")
         assert metric(env.runtime, "stowage_s3_request_total", auth_mode="post-policy-v2", status="204") == 1
+
+
+async def test_aiobotocore_default_presigned_url(stowage_factory, seaweed_upstream, monkeypatch) -> None:
+    async with proxy_env(stowage_factory, seaweed_upstream, monkeypatch) as env:
+        await asyncio.to_thread(env.client().put_object, Bucket=env.bucket, Key="aio.txt", Body=b"aio")
+        async with get_session().create_client(
+            "s3",
+            endpoint_url=env.endpoint,
+            aws_access_key_id=env.access_key,
+            aws_secret_access_key=env.secret_key,
+            region_name="us-east-1",
+        ) as s3:
+            url = await s3.generate_presigned_url(
+                "get_object", Params={"Bucket": env.bucket, "Key": "aio.txt"}
+            )
+        assert "AWSAccessKeyId=" in url
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            assert response.status == 200 and await response.read() == b"aio"
 
 
 async def test_aws_cli_v1_presign(stowage_factory, seaweed_upstream, monkeypatch) -> None:
