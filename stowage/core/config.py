@@ -461,6 +461,7 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
             anonymous_rps=_float(raw, "s3_proxy.anonymous_rps"),
             public_hostname=public_hostname,
             endpoint_url=_str(raw, "s3_proxy.endpoint_url").rstrip("/"),
+            sigv2=_bool(raw, "s3_proxy.sigv2"),
         ),
         operator_proxy_url=_str(raw, "operator.proxy_url"),
         audit=AuditSettings(

@@ -147,6 +147,7 @@ class S3ProxySettings:
     anonymous_rps: float
     public_hostname: str
     endpoint_url: str
+    sigv2: bool = True
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,23 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     assert "serve" in helped.stdout
 
 
+@pytest.mark.parametrize("spelling", ["--help", "-h", "help"])
+def test_help_lists_plugin_commands(tmp_path: Path, spelling: str) -> None:
+    helped = run([spelling], tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    listed = helped.stdout.split()
+    for command in ("serve", "quickstart", "create-admin", "hash-password"):
+        assert command in listed, helped.stdout
+    assert helped.stderr == ""
+
+
+def test_help_with_unloadable_settings_still_helps_and_says_why(tmp_path: Path) -> None:
+    helped = run(["--help", "--config", "missing.yaml"], tmp_path)
+    assert helped.returncode == 0 and "serve" in helped.stdout.split()
+    assert "create-admin" not in helped.stdout
+    assert "plugin commands not listed" in helped.stderr and "missing.yaml" in helped.stderr
+
+
 def _install_tick_writer(folder: Path) -> None:
     (folder / "plugins.d").mkdir(exist_ok=True)
     shutil.copy(FIXTURE_PLUGINS / "tick_writer.py", folder / "plugins.d" / "tick_writer.py")

@@ -1,10 +1,11 @@
 """The S3 proxy as a plain ASGI app: the request pipeline from first byte to audit row (PROXY-3).
 
 classify (refusing paths the upstream could read differently) → pre-auth handlers (CORS
-preflight, POST Object, anonymous reads — added by policy plugins) → SigV4 (header or presigned)
-→ credential → rate limits → tenant operation rules → synthesised ListBuckets → scope (bucket
-and copy source) → write guards (quota) → forward (``forward.py``) → metrics, log, audit. No
-Quart on this path: it owns no framework globals.
+preflight, POST Object, anonymous reads — added by policy plugins) → SigV4 or SigV2 (header or
+presigned) → credential → rate limits → owner rights → the proxy's own answers for in-scope
+ACL/CORS/configuration reads and CreateBucket (``synthesized.py``) → tenant operation rules →
+synthesised ListBuckets → scope (bucket and copy source) → write guards (quota) → forward
+(``forward.py``) → metrics, log, audit. No Quart on this path: it owns no framework globals.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from stowage.plugins.s3proxy.classify import (
     classify,
     parse_copy_source,
 )
-from stowage.plugins.s3proxy.forward import ClientGone, Forwarder
+from stowage.plugins.s3proxy.forward import UPSTREAM_QUERY, ClientGone, Forwarder
 from stowage.plugins.s3proxy.metrics import ProxyMetrics
 from stowage.plugins.s3proxy.s3errors import (
     AccessDenied,
@@ -39,7 +40,9 @@ from stowage.plugins.s3proxy.s3errors import (
     render_error,
     xml_text,
 )
-from stowage.plugins.s3proxy.sigv4 import SigningKeyCache, parse_request, verify
+from stowage.plugins.s3proxy.sigv2 import ParsedV2, SigV2Disabled, is_sigv2, parse_sigv2, verify_sigv2
+from stowage.plugins.s3proxy.sigv4 import ParsedAuth, SigningKeyCache, parse_request, verify
+from stowage.plugins.s3proxy.synthesized import answer_synthesized, synthesized_operation
 
 if TYPE_CHECKING:
     from stowage.core.credentials import CredentialCache, VirtualCredential
@@ -55,7 +58,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 PreAuthHandler = Callable[["ProxyApp", "ProxyRequest", Receive, Send], Awaitable[bool]]
 WriteGuard = Callable[["ProxyRequest", int], Awaitable[None]]
 AfterUpstream = Callable[["ProxyRequest", int], Awaitable[None]]
-_REDACT = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&]*", re.IGNORECASE)
+_REDACT = re.compile(
+    r"((?:X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId)=)[^&]*", re.IGNORECASE
+)
 _WRITE_OPERATIONS = frozenset({"PutObject", "UploadPart"})
 
 
@@ -134,6 +139,7 @@ class ProxyApp:
         self.metrics = ProxyMetrics(runtime.registry)
         self.forwarder = Forwarder(runtime, self.metrics)
         self.host_suffixes = settings.host_suffixes
+        self.sigv2 = settings.sigv2
         self.global_limit = TokenBucketLimiter(settings.global_rps) if settings.global_rps > 0 else None
         self.key_limit = TokenBucketLimiter(settings.per_key_rps) if settings.per_key_rps > 0 else None
         self.pre_auth: list[PreAuthHandler] = []
@@ -190,10 +196,15 @@ class ProxyApp:
             if await handler(self, req, receive, send):
                 return
         credential = await self.authenticate(req)
-        classified = req.classified
-        check_tenant(classified)
         if credential.read_only and req.method not in READ_METHODS:
             raise AccessDenied("the credential's owner may only read", result="owner-read-only")
+        synthesized = synthesized_operation(req)
+        if synthesized is not None and await answer_synthesized(
+            self, req, credential, synthesized, receive, send
+        ):
+            return
+        classified = req.classified
+        check_tenant(classified)
         if classified.operation == "ListBuckets":
             await self._list_buckets(req, credential, send)
             return
@@ -210,9 +221,13 @@ class ProxyApp:
         await self.forwarder.forward(self, req, backend, receive, send)
 
     async def authenticate(self, req: ProxyRequest) -> VirtualCredential:
-        """SigV4 (header or presigned) → credential → limits; raises the S3 auth errors."""
+        """SigV4 or SigV2 (header or presigned) → credential → limits; raises the S3 auth errors."""
         try:
-            parsed = parse_request(req.method, req.raw_path, req.raw_query, req.headers)
+            parsed: ParsedAuth | ParsedV2
+            if is_sigv2(req.hmap.get(b"authorization"), req.raw_query):  # one prefix test for SigV4
+                parsed = self._parse_sigv2(req)
+            else:
+                parsed = parse_request(req.method, req.raw_path, req.raw_query, req.headers)
             req.auth_mode = parsed.mode
             req.access_key = parsed.access_key_id
             credential = self.credentials.get(parsed.access_key_id)
@@ -224,9 +239,13 @@ class ProxyApp:
                     credential = None
             if credential is None:
                 raise InvalidAccessKeyId()
-            verified = verify(
-                parsed, credential.secret_key, now=self.runtime.clock(), cache=self.signing_keys
-            )
+            if isinstance(parsed, ParsedV2):
+                verified = verify_sigv2(parsed, credential.secret_key, now=self.runtime.clock())
+                _adopt_sigv2_query(req, parsed)
+            else:
+                verified = verify(
+                    parsed, credential.secret_key, now=self.runtime.clock(), cache=self.signing_keys
+                )
         except AuthError as error:
             self.metrics.auth_failure(error.result)
             raise
@@ -237,6 +256,16 @@ class ProxyApp:
         if self.key_limit is not None and not self.key_limit.allow(credential.access_key):
             raise SlowDown()
         return credential
+
+    def _parse_sigv2(self, req: ProxyRequest) -> ParsedV2:
+        if not self.sigv2:
+            raise SigV2Disabled()
+        classified = req.classified
+        prefix = b""
+        if classified is not None and classified.virtual_hosted and classified.bucket:
+            # a virtual-hosted request's path lacks the bucket, which SigV2's canonical resource names
+            prefix = b"/" + classified.bucket.encode("utf-8", "surrogateescape")
+        return parse_sigv2(req.method, req.raw_path, req.raw_query, req.headers, bucket_prefix=prefix)
 
     def check_scope(self, req: ProxyRequest, credential: VirtualCredential, bucket: str) -> None:
         if bucket and not credential.allows_bucket(bucket):
@@ -381,6 +410,16 @@ class ProxyApp:
                 method=req.method,
             )
         )
+
+
+def _adopt_sigv2_query(req: ProxyRequest, parsed: ParsedV2) -> None:
+    """A SigV2 presigned URL's signed header parameters become headers; the upstream query loses them."""
+    if parsed.mode != "presigned-v2":
+        return
+    for name, value in parsed.added_headers:
+        req.headers.append((name, value))
+        req.hmap[name] = value
+    req.scope[UPSTREAM_QUERY] = parsed.upstream_query
 
 
 def _utc(timestamp: float) -> Any:

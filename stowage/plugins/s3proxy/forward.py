@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["Forwarder", "new_session"]
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+UPSTREAM_QUERY = "stowage.upstream_query"
+"""Scope key: the query to forward when it differs from the received one (SigV2 presigned URLs)."""
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 READ_SIZE = 256 * 1024
 ERROR_BODY_LIMIT = 64 * 1024  # upstream error bodies up to this size get the proxy's RequestId
@@ -104,6 +106,27 @@ class Forwarder:
             return signer
         return cached[1]
 
+    async def upstream_status(
+        self, backend: RegisteredBackend, method: str, bucket: str, key: str, raw_query: bytes = b""
+    ) -> int:
+        """Status of a body-less request the proxy makes itself (a HEAD before a synthesised answer)."""
+        outbound = self.signer(backend).build(method, bucket, key, raw_query, (), now=time.time())
+        if self.session is None:
+            self.session = new_session()
+        try:
+            async with self.session.request(
+                method,
+                URL(outbound.url, encoded=True),
+                headers=outbound.headers,
+                allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            ) as response:
+                return response.status
+        except Exception as exc:
+            raise InternalError(
+                f"upstream request failed: {type(exc).__name__}", result="upstream-error"
+            ) from None
+
     def request_body(
         self, req: ProxyRequest, auth: VerifiedAuth, receive: Receive
     ) -> tuple[AsyncIterator[bytes] | bytes | None, int | None, bool]:
@@ -155,7 +178,7 @@ class Forwarder:
             req.method,
             req.bucket,
             req.key,
-            req.raw_query,
+            req.scope.get(UPSTREAM_QUERY, req.raw_query),
             req.headers,
             content_length=length,
             decoded_body=decoded,

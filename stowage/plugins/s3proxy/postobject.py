@@ -43,6 +43,7 @@ from stowage.plugins.s3proxy.s3errors import (
     S3Error,
     SlowDown,
 )
+from stowage.plugins.s3proxy.sigv2 import SigV2Disabled, verify_post_policy_v2
 from stowage.plugins.s3proxy.sigv4 import parse_post_policy_auth, verify_post_policy
 
 if TYPE_CHECKING:
@@ -81,26 +82,40 @@ async def post_object_handler(app: ProxyApp, req: ProxyRequest, receive: Receive
 
 
 async def _authenticate(app: ProxyApp, req: ProxyRequest, fields: dict[str, str]) -> VirtualCredential:
+    # SigV2 forms (boto3's default generate_presigned_post) name the key in AWSAccessKeyId
+    sigv2 = "awsaccesskeyid" in fields and "x-amz-credential" not in fields
     try:
-        parsed = parse_post_policy_auth(
-            fields.get("x-amz-algorithm", ""),
-            fields.get("x-amz-credential", ""),
-            fields.get("x-amz-date", ""),
-            fields.get("x-amz-signature", ""),
-        )
-        req.access_key = parsed.access_key_id
-        credential = app.credentials.get(parsed.access_key_id) or await app.runtime.call_first(
-            "stowage_credential_lookup", access_key_id=parsed.access_key_id, runtime=app.runtime
+        if sigv2:
+            if not app.sigv2:
+                raise SigV2Disabled()
+            access_key = fields["awsaccesskeyid"]
+            req.auth_mode = "post-policy-v2"
+        else:
+            parsed = parse_post_policy_auth(
+                fields.get("x-amz-algorithm", ""),
+                fields.get("x-amz-credential", ""),
+                fields.get("x-amz-date", ""),
+                fields.get("x-amz-signature", ""),
+            )
+            access_key = parsed.access_key_id
+        req.access_key = access_key
+        credential = app.credentials.get(access_key) or await app.runtime.call_first(
+            "stowage_credential_lookup", access_key_id=access_key, runtime=app.runtime
         )
         if credential is None or not credential.usable(datetime.fromtimestamp(app.runtime.clock(), UTC)):
             raise InvalidAccessKeyId()
-        verify_post_policy(
-            parsed,
-            credential.secret_key,
-            fields.get("policy", ""),
-            now=app.runtime.clock(),
-            cache=app.signing_keys,
-        )
+        if sigv2:
+            verify_post_policy_v2(
+                credential.secret_key, fields.get("policy", ""), fields.get("signature", "")
+            )
+        else:
+            verify_post_policy(
+                parsed,
+                credential.secret_key,
+                fields.get("policy", ""),
+                now=app.runtime.clock(),
+                cache=app.signing_keys,
+            )
     except AuthError as error:
         app.metrics.auth_failure(error.result)
         raise

@@ -25,6 +25,10 @@ Hierarchy::
      │    └── QuotaExceeded                    507  EntityTooLarge              quota-exceeded
      ├── MissingContentLength                  411  MissingContentLength        bad-request
      ├── S3NotImplemented                      501  NotImplemented              bad-request
+     ├── NoSuchBucket                          404  NoSuchBucket                ok
+     ├── NoSuchKey                             404  NoSuchKey                   ok
+     ├── NoSuchCORSConfiguration               404  NoSuchCORSConfiguration     ok
+     ├── BucketAlreadyOwnedByYou               409  BucketAlreadyOwnedByYou     ok
      ├── SlowDown                              503  SlowDown (+Retry-After: 1)  rate-limited
      └── InternalError                         502  InternalError               upstream-error
 """
@@ -209,6 +213,36 @@ class S3NotImplemented(S3Error):
     code = "NotImplemented"
     default_message = "A header you provided implies functionality that is not implemented."
     result = "bad-request"
+
+
+class NoSuchBucket(S3Error):
+    """404 answered by the proxy itself (synthesised answers); ``ok``: the request was served."""
+
+    status = 404
+    code = "NoSuchBucket"
+    default_message = "The specified bucket does not exist"
+    result = "ok"
+
+
+class NoSuchKey(S3Error):
+    status = 404
+    code = "NoSuchKey"
+    default_message = "The specified key does not exist."
+    result = "ok"
+
+
+class NoSuchCORSConfiguration(S3Error):
+    status = 404
+    code = "NoSuchCORSConfiguration"
+    default_message = "The CORS configuration does not exist"
+    result = "ok"
+
+
+class BucketAlreadyOwnedByYou(S3Error):
+    status = 409
+    code = "BucketAlreadyOwnedByYou"
+    default_message = "Your previous request to create the named bucket succeeded and you already own it."
+    result = "ok"
 
 
 class SlowDown(S3Error):

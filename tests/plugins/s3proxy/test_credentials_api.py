@@ -181,6 +181,16 @@ async def test_list_is_ordered_and_bucket_urls_follow_path_style(stowage_factory
     [
         ({"endpoint_url": "https://proxy.example.test/"}, {}, "https://proxy.example.test"),
         ({}, {"proxy_url": "http://op.example.test:8080"}, "http://op.example.test:8080"),
+        # nothing set: the proxy's listen address, never the packaged Kubernetes fallback
+        ({"listen": ":8090"}, {}, "http://127.0.0.1:8090"),
+        ({"listen": "127.0.0.5:9123"}, {}, "http://127.0.0.5:9123"),
+        ({"listen": "[::]:9000"}, {}, "http://127.0.0.1:9000"),
+        ({"listen": "[::1]:9001"}, {}, "http://[::1]:9001"),
+        (
+            {"listen": ":8090"},
+            {"proxy_url": "http://stowage-proxy.stowage-system.svc.cluster.local:8080"},
+            "http://127.0.0.1:8090",
+        ),
     ],
 )
 async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expected) -> None:
@@ -193,6 +203,22 @@ async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expec
         _, created = await api("POST", ADMIN, {"backend_id": "minio", "buckets": ["data"]})
         assert created["endpoint_url"] == expected
         assert created["bucket_urls"] == {"data": f"{expected}/data"}
+
+
+async def test_endpoint_url_is_the_bound_proxy_listener(stowage_factory) -> None:
+    settings = {
+        "backends": BACKENDS,
+        "s3_proxy": {"enabled": True, "listen": "127.0.0.1:0"},
+        "plugins": NO_AUDIT_PLUGIN,
+    }
+    async with (
+        stowage_factory(settings, plugins=vc_plugins(VcTestPlugin())) as stowage,
+        aiohttp.ClientSession() as http,
+    ):
+        api = Api(http, stowage.dashboard_url)
+        _, created = await api("POST", ADMIN, {"backend_id": "minio", "buckets": ["data"]})
+        assert created["endpoint_url"] == stowage.url("s3_proxy").rstrip("/")
+        assert not created["endpoint_url"].endswith(":0")
 
 
 @pytest.mark.parametrize(

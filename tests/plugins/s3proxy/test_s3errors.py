@@ -46,6 +46,10 @@ EXPECTED = [
     ("QuotaExceeded", 507, "EntityTooLarge", "quota-exceeded"),
     ("MissingContentLength", 411, "MissingContentLength", "bad-request"),
     ("S3NotImplemented", 501, "NotImplemented", "bad-request"),
+    ("NoSuchBucket", 404, "NoSuchBucket", "ok"),
+    ("NoSuchKey", 404, "NoSuchKey", "ok"),
+    ("NoSuchCORSConfiguration", 404, "NoSuchCORSConfiguration", "ok"),
+    ("BucketAlreadyOwnedByYou", 409, "BucketAlreadyOwnedByYou", "ok"),
     ("SlowDown", 503, "SlowDown", "rate-limited"),
     ("InternalError", 502, "InternalError", "upstream-error"),
 ]
