@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
+from stowage.plugins.s3proxy.checksums import header_checksum
 from stowage.plugins.s3proxy.chunked import (
     AwsChunkedDecoder,
     check_payload_hash,
     is_streaming,
     parse_decoded_length,
     parse_trailer_names,
-    verify_payload_sha256,
+    verify_body,
 )
 from stowage.plugins.s3proxy.outbound import UpstreamSigner, effective_status, filter_response_headers
 from stowage.plugins.s3proxy.s3errors import InternalError, InvalidRequest, MissingContentLength, S3Error
@@ -111,9 +112,12 @@ class Forwarder:
                 amz_date=auth.amz_date,
                 scope=auth.scope,
                 declared_trailers=parse_trailer_names(hmap.get(b"x-amz-trailer")),
+                checksum=header_checksum(hmap, req.operation),
             )
             return decoder.stream(_receive_body(req, receive)), decoded_length, True
         check_payload_hash(payload_hash)
+        if b"x-amz-trailer" in hmap:  # trailers only exist in aws-chunked bodies: nothing would check them
+            raise InvalidRequest("x-amz-trailer needs an aws-chunked body (Content-Encoding: aws-chunked)")
         length_header = hmap.get(b"content-length")
         if length_header is None:
             if b"transfer-encoding" in hmap or req.operation in _LENGTH_REQUIRED:
@@ -123,11 +127,15 @@ class Forwarder:
             length = int(length_header)
         except ValueError:
             raise InvalidRequest("invalid Content-Length", result="bad-request") from None
+        checksum = header_checksum(hmap, req.operation)
         if length == 0:
+            if checksum is not None:
+                checksum.check_data(b"")
             return b"", 0, False
         body: AsyncIterator[bytes] = _receive_body(req, receive)
-        if payload_hash != UNSIGNED_PAYLOAD and len(payload_hash) == 64:
-            body = verify_payload_sha256(body, payload_hash)
+        signed_hash = payload_hash if payload_hash != UNSIGNED_PAYLOAD else None  # else 64 hex digits
+        if signed_hash is not None or checksum is not None:
+            body = verify_body(body, signed_hash, checksum)
         return body, length, False
 
     async def forward(
