@@ -46,6 +46,7 @@ READ_SIZE = 256 * 1024
 WATCH_DISCONNECT_ABOVE = 1 << 20  # bytes; smaller bodies finish before a watcher would matter
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _LENGTH_REQUIRED = frozenset({"PutObject", "UploadPart"})
+_NO_BODY_STATUSES = frozenset({204, 304})
 
 
 class ClientGone(Exception):
@@ -198,25 +199,38 @@ class Forwarder:
         headers.append((b"x-amz-request-id", req.request_id.encode()))
         headers.extend(app.extra_headers(req))
         req.status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if req.method == "HEAD":
+        size = response.content_length
+        sync = app.audit_sync
+        if req.method == "HEAD" or size == 0 or status in _NO_BODY_STATUSES:
+            # The head ends this response: with audit.durability: sync, commit the event first.
             app.complete(req)
+            if sync:
+                await app.audit_committed()
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        size = response.content_length
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         watcher: asyncio.Task[None] | None = None
         if size is None or size > WATCH_DISCONNECT_ABOVE:
             watcher = asyncio.ensure_future(_wait_disconnect(receive))
+        last = b""  # with audit.durability: sync, each read is sent one read late
         try:
             async for chunk in response.content.iter_chunked(READ_SIZE):
                 if watcher is not None and watcher.done():
                     response.close()
                     req.result = "client-gone"
                     return
+                if sync:
+                    chunk, last = last, chunk
+                    if not chunk:
+                        continue
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 req.bytes_out += len(chunk)
+            req.bytes_out += len(last)
             app.complete(req)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if sync:  # the last bytes leave only once the audit event is committed
+                await app.audit_committed()
+            await send({"type": "http.response.body", "body": last, "more_body": False})
         except (aiohttp.ClientError, TimeoutError):
             response.close()
             req.result = "upstream-error"
