@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from stowage.plugins.s3proxy.chunked import STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER
@@ -223,3 +225,15 @@ async def test_boto3_checksum_algorithms_round_trip(
             assert await asyncio.to_thread(got["Body"].read) == data
             assert await upstream_object(env, key) == data
         assert sent == [f"x-amz-checksum-{algorithm.lower()}"]
+        # multipart: parts carry checksum headers (verified); CompleteMultipartUpload lists them
+        config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=2)
+        big = pattern(11 * MiB, seed=10)
+        await asyncio.to_thread(
+            header_client.upload_fileobj,
+            io.BytesIO(big),
+            env.bucket,
+            "multipart.bin",
+            ExtraArgs={"ChecksumAlgorithm": algorithm},
+            Config=config,
+        )
+        assert await upstream_object(env, "multipart.bin") == big
