@@ -1,4 +1,4 @@
-"""The flexible checksums S3 defines for request bodies, verified as the body streams (SIGV4-8).
+"""The flexible checksums S3 defines for request bodies, verified as the body streams (SIGV4-7).
 
 A client may send one ``x-amz-checksum-<algorithm>`` value for the payload, as a request header
 or as an aws-chunked trailer (declared in ``x-amz-trailer``). Every algorithm S3's API model
