@@ -411,6 +411,11 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
         )
 
     rate = _float(raw, "audit.sampling.proxy_success_read_rate", minimum=float("-inf"))
+    durability = _str(raw, "audit.durability").lower() or "batch"
+    if durability not in {"batch", "sync"}:
+        raise ConfigError(
+            f'audit.durability must be "batch" or "sync" (got {durability!r})', key="audit.durability"
+        )
     plugin_data = raw.get("plugins") or {}
     if not isinstance(plugin_data, Mapping):
         raise _bad("plugins", plugin_data, "expected a mapping")
@@ -468,6 +473,7 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
             proxy_success_read_rate=min(1.0, max(0.0, rate)),
             queue_size=_int(raw, "audit.queue_size", minimum=1),
             batch_size=_int(raw, "audit.batch_size", minimum=1),
+            durability=durability,
         ),
         plugins=PluginSettings(
             dir=_str(raw, "plugins.dir"),

@@ -166,6 +166,7 @@ def test_postgres_driver_is_refused_without_creating_a_database(tmp_path: Path) 
         ({}, {"STOWAGE_SECRET_KEY": "not-a-key"}, "STOWAGE_SECRET_KEY"),
         ({"db": {"driver": "mysql"}}, {}, "db.driver"),
         ({"server": {"shutdown_timeout": "ten seconds"}}, {}, "server.shutdown_timeout"),
+        ({"audit": {"durability": "fsync"}}, {}, 'audit.durability must be "batch" or "sync"'),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_key(

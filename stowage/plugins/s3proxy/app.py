@@ -148,6 +148,8 @@ class ProxyApp:
         # Called with the upstream status once its response headers arrived, before relaying.
         self.after_upstream: list[AfterUpstream] = []
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(runtime.started_at))
+        # audit.durability: sync — the last body message waits for the request's audit row
+        self.audit_sync = runtime.settings.audit.durability == "sync"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -308,9 +310,11 @@ class ProxyApp:
             *self.extra_headers(req),
         ]
         req.status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
         req.bytes_out += len(body)
         self.complete(req)
+        if self.audit_sync:
+            await self.audit_committed()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def extra_headers(self, req: ProxyRequest) -> list[tuple[bytes, bytes]]:
@@ -331,10 +335,12 @@ class ProxyApp:
         )
         req.status = rendered.status
         headers = rendered.headers + self.extra_headers(req)
+        req.bytes_out += len(rendered.body)
+        self.complete(req)
         try:
+            if self.audit_sync:
+                await self.audit_committed()
             await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
-            req.bytes_out += len(rendered.body)
-            self.complete(req)
             await send({"type": "http.response.body", "body": rendered.body, "more_body": False})
         except Exception:  # the client is gone
             return
@@ -342,13 +348,19 @@ class ProxyApp:
     def complete(self, req: ProxyRequest) -> None:
         """Record metrics, log and audit once, before the client can see the response end.
 
-        Called just before the last body message, so anyone who saw a response finish (a script
-        reading the audit log next) finds its audit event already accepted; the ``finally`` of
+        Called before the client can have the whole response (before the last body bytes, or
+        before the head when that ends the response), so anyone who saw a response finish (a
+        script reading the audit log next) finds its audit event already accepted — with
+        ``audit.durability: sync``, committed (``audit_committed``); the ``finally`` of
         ``__call__`` covers requests that never got that far.
         """
         if not req.completed:
             req.completed = True
             self._finish(req)
+
+    async def audit_committed(self) -> None:
+        """Wait until the audit events recorded so far (this request's included) are committed."""
+        await recorder(self.runtime).flush()
 
     def _finish(self, req: ProxyRequest) -> None:
         status = req.status or 499

@@ -19,13 +19,14 @@ import aiohttp
 from yarl import URL
 
 from stowage.plugins.s3proxy.amzheaders import api_name, check_amz_headers
+from stowage.plugins.s3proxy.checksums import header_checksum
 from stowage.plugins.s3proxy.chunked import (
     AwsChunkedDecoder,
     check_payload_hash,
     is_streaming,
     parse_decoded_length,
     parse_trailer_names,
-    verify_payload_sha256,
+    verify_body,
 )
 from stowage.plugins.s3proxy.copysize import copy_source_size
 from stowage.plugins.s3proxy.outbound import UpstreamSigner, effective_status, filter_response_headers
@@ -56,6 +57,7 @@ ERROR_BODY_LIMIT = 64 * 1024  # upstream error bodies up to this size get the pr
 WATCH_DISCONNECT_ABOVE = 1 << 20  # bytes; smaller bodies finish before a watcher would matter
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _LENGTH_REQUIRED = frozenset({"PutObject", "UploadPart"})
+_NO_BODY_STATUSES = frozenset({204, 304})
 
 
 class ClientGone(Exception):
@@ -143,9 +145,12 @@ class Forwarder:
                 amz_date=auth.amz_date,
                 scope=auth.scope,
                 declared_trailers=parse_trailer_names(hmap.get(b"x-amz-trailer")),
+                checksum=header_checksum(hmap, req.operation),
             )
             return decoder.stream(_receive_body(req, receive)), decoded_length, True
         check_payload_hash(payload_hash)
+        if b"x-amz-trailer" in hmap:  # trailers only exist in aws-chunked bodies: nothing would check them
+            raise InvalidRequest("x-amz-trailer needs an aws-chunked body (Content-Encoding: aws-chunked)")
         length_header = hmap.get(b"content-length")
         if length_header is None:
             if b"transfer-encoding" in hmap or req.operation in _LENGTH_REQUIRED:
@@ -155,11 +160,15 @@ class Forwarder:
             length = int(length_header)
         except ValueError:
             raise InvalidRequest("invalid Content-Length", result="bad-request") from None
+        checksum = header_checksum(hmap, req.operation)
         if length == 0:
+            if checksum is not None:
+                checksum.check_data(b"")
             return b"", 0, False
         body: AsyncIterator[bytes] = _receive_body(req, receive)
-        if payload_hash != UNSIGNED_PAYLOAD and len(payload_hash) == 64:
-            body = verify_payload_sha256(body, payload_hash)
+        signed_hash = payload_hash if payload_hash != UNSIGNED_PAYLOAD else None  # else 64 hex digits
+        if signed_hash is not None or checksum is not None:
+            body = verify_body(body, signed_hash, checksum)
         return body, length, False
 
     async def forward(
@@ -249,28 +258,41 @@ class Forwarder:
                 await _send_error_body(app, req, status, headers, first, send)
                 return
         req.status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if req.method == "HEAD":
+        size = response.content_length
+        sync = app.audit_sync
+        if req.method == "HEAD" or size == 0 or status in _NO_BODY_STATUSES:
+            # The head ends this response: with audit.durability: sync, commit the event first.
             app.complete(req)
+            if sync:
+                await app.audit_committed()
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         if first:
             await send({"type": "http.response.body", "body": first, "more_body": True})
             req.bytes_out += len(first)
-        size = response.content_length
         watcher: asyncio.Task[None] | None = None
         if size is None or size > WATCH_DISCONNECT_ABOVE:
             watcher = asyncio.ensure_future(_wait_disconnect(receive))
+        last = b""  # with audit.durability: sync, each read is sent one read late
         try:
             async for chunk in response.content.iter_chunked(READ_SIZE):
                 if watcher is not None and watcher.done():
                     response.close()
                     req.result = "client-gone"
                     return
+                if sync:
+                    chunk, last = last, chunk
+                    if not chunk:
+                        continue
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 req.bytes_out += len(chunk)
+            req.bytes_out += len(last)
             app.complete(req)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if sync:  # the last bytes leave only once the audit event is committed
+                await app.audit_committed()
+            await send({"type": "http.response.body", "body": last, "more_body": False})
         except (aiohttp.ClientError, TimeoutError):
             response.close()
             req.result = "upstream-error"
@@ -309,6 +331,8 @@ async def _send_error_body(
     await send({"type": "http.response.start", "status": status, "headers": headers})
     req.bytes_out += len(body)
     app.complete(req)
+    if app.audit_sync:  # the body ends the response: commit its audit event first
+        await app.audit_committed()
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 

@@ -86,7 +86,9 @@ async def _send(
         *app.extra_headers(req),
     ]
     req.status = status
-    await send({"type": "http.response.start", "status": status, "headers": out})
     req.bytes_out += len(body)
     app.complete(req)
+    if app.audit_sync:
+        await app.audit_committed()
+    await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -18,6 +18,7 @@ Hierarchy::
      ├── InvalidBucketName                     400  InvalidBucketName           bad-request
      ├── IncompleteBody                        400  IncompleteBody              bad-request
      ├── BadDigest                             400  BadDigest                   bad-request
+     ├── InvalidDigest                         400  InvalidDigest               bad-request
      ├── XAmzContentSHA256Mismatch             400  XAmzContentSHA256Mismatch   bad-request
      ├── MalformedPOSTRequest                  400  MalformedPOSTRequest        bad-form
      ├── EntityTooSmall                        400  EntityTooSmall              file-too-small
@@ -158,6 +159,13 @@ class BadDigest(S3Error):
     status = 400
     code = "BadDigest"
     default_message = "The checksum you specified did not match the calculated checksum."
+    result = "bad-request"
+
+
+class InvalidDigest(S3Error):
+    status = 400
+    code = "InvalidDigest"
+    default_message = "The Content-MD5 you specified is not valid."
     result = "bad-request"
 
 

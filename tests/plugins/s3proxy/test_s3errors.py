@@ -39,6 +39,7 @@ EXPECTED = [
     ("InvalidBucketName", 400, "InvalidBucketName", "bad-request"),
     ("IncompleteBody", 400, "IncompleteBody", "bad-request"),
     ("BadDigest", 400, "BadDigest", "bad-request"),
+    ("InvalidDigest", 400, "InvalidDigest", "bad-request"),
     ("XAmzContentSHA256Mismatch", 400, "XAmzContentSHA256Mismatch", "bad-request"),
     ("MalformedPOSTRequest", 400, "MalformedPOSTRequest", "bad-form"),
     ("EntityTooSmall", 400, "EntityTooSmall", "file-too-small"),
