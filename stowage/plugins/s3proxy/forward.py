@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
+from stowage.core.netpolicy import GuardedResolver, NetworkPolicy
 from stowage.plugins.s3proxy.amzheaders import api_name, check_amz_headers
 from stowage.plugins.s3proxy.checksums import header_checksum
 from stowage.plugins.s3proxy.chunked import (
@@ -64,9 +65,16 @@ class ClientGone(Exception):
     """The client disconnected before the request body was complete."""
 
 
-def new_session() -> aiohttp.ClientSession:
-    """The shared upstream session: one keep-alive pool sized for concurrency (PROXY-16)."""
-    connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, keepalive_timeout=90, ttl_dns_cache=300)
+def new_session(policy: NetworkPolicy | None = None) -> aiohttp.ClientSession:
+    """The shared upstream session: one keep-alive pool sized for concurrency (PROXY-16).
+
+    With a ``policy``, every host name is resolved through it at connect time, so a backend whose
+    name later resolves into ``backend_network.denied_networks`` (DNS rebinding) is not reached.
+    """
+    resolver = GuardedResolver(policy) if policy is not None else None
+    connector = aiohttp.TCPConnector(
+        limit=512, limit_per_host=256, keepalive_timeout=90, ttl_dns_cache=300, resolver=resolver
+    )
     timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=60)
     return aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
@@ -93,6 +101,12 @@ class Forwarder:
         self.session: aiohttp.ClientSession | None = None
         self._signers: dict[str, tuple[object, UpstreamSigner]] = {}
 
+    def open_session(self) -> aiohttp.ClientSession:
+        """The shared session, created on first use with the backend network policy."""
+        if self.session is None:
+            self.session = new_session(NetworkPolicy(self.runtime.settings.backend_denied_networks))
+        return self.session
+
     async def close(self) -> None:
         if self.session is not None:
             await self.session.close()
@@ -114,7 +128,7 @@ class Forwarder:
         """Status of a body-less request the proxy makes itself (a HEAD before a synthesised answer)."""
         outbound = self.signer(backend).build(method, bucket, key, raw_query, (), now=time.time())
         if self.session is None:
-            self.session = new_session()
+            self.session = self.open_session()
         try:
             async with self.session.request(
                 method,
@@ -200,7 +214,7 @@ class Forwarder:
         if body is not None and not isinstance(body, bytes):
             data = _capture_errors(body, body_error)
         if self.session is None:
-            self.session = new_session()
+            self.session = self.open_session()
         started = time.perf_counter()
         try:
             response = await self.session.request(
@@ -231,7 +245,7 @@ class Forwarder:
     async def _copy_size(self, req: ProxyRequest, backend: RegisteredBackend, copy_source: bytes) -> int:
         """Bytes a CopyObject/UploadPartCopy will write (for the write guards): one upstream HEAD."""
         if self.session is None:
-            self.session = new_session()
+            self.session = self.open_session()
         return await copy_source_size(
             self.session,
             self.signer(backend),

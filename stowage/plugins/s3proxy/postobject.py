@@ -25,7 +25,6 @@ from stowage.core.backends import backend_registry
 from stowage.core.quotas import QuotaExceededError, quota_service
 from stowage.plugins.s3proxy.amzheaders import check_amz_headers
 from stowage.plugins.s3proxy.classify import key_addressing_problem
-from stowage.plugins.s3proxy.forward import new_session
 from stowage.plugins.s3proxy.outbound import filter_response_headers
 from stowage.plugins.s3proxy.postform import PostForm
 from stowage.plugins.s3proxy.postpolicy import parse_policy
@@ -214,10 +213,8 @@ async def _put(
         raise InternalError(
             "could not build the upstream request", status=500, result="build-error"
         ) from None
-    if app.forwarder.session is None:
-        app.forwarder.session = new_session()
     try:
-        async with app.forwarder.session.put(
+        async with app.forwarder.open_session().put(
             URL(outbound.url, encoded=True),
             headers=outbound.headers,
             data=_file_body(spool),
