@@ -33,6 +33,7 @@ __all__ = [
     "SessionRepository",
     "User",
     "UserFilter",
+    "UserRemoval",
     "UserRepository",
     "UsernameTaken",
     "at",
@@ -108,6 +109,15 @@ class Session:
 
 
 @dataclass(frozen=True)
+class UserRemoval:
+    """What deleting a user took with it (D9): its S3 credentials are deleted, not disabled (a
+    deleted account has nothing to re-enable), and its live share links are revoked."""
+
+    credentials_deleted: tuple[str, ...] = ()
+    shares_revoked: int = 0
+
+
+@dataclass(frozen=True)
 class UserFilter:
     """USER-2 list filters; ``None`` means "any"."""
 
@@ -167,8 +177,9 @@ class UserRepository(Protocol):
 
     async def unlock(self, user_id: str) -> bool: ...
 
-    async def delete(self, user_id: str) -> bool:
-        """Delete a user; ``LastAdmin`` when it is the last enabled admin."""
+    async def delete(self, user_id: str, *, now: datetime | None = None) -> UserRemoval | None:
+        """Delete a user, its S3 credentials, and revoke its live shares at ``now``; None if unknown;
+        ``LastAdmin`` (nothing changed) when it is the last enabled admin."""
         ...
 
 

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     core_names = {c.name for c in commands}
     wants_plugins = not args_list or args_list[0] not in core_names
     load_error: BaseException | None = None
-    if wants_plugins and args_list and args_list[0] not in {"help", "-h", "--help"}:
+    if wants_plugins and args_list:  # help lists plugin commands too (create-admin, hash-password)
         extra, load_error = _plugin_commands(ctx)
         commands = commands + [c for c in extra if c.name not in core_names]
     parser = _build_parser(commands)
@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args_list[0] in {"help", "-h", "--help"}:
         parser.print_help(sys.stdout)
+        if load_error is not None:
+            print(f"stowage: plugin commands not listed: load config: {load_error}", file=sys.stderr)
         return 0
     if args_list[0] not in {c.name for c in commands}:
         if load_error is not None:

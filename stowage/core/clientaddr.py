@@ -1,4 +1,9 @@
-"""The effective client address behind trusted reverse proxies (HTTP-2, CFG-13, RL-4)."""
+"""The effective client address behind trusted reverse proxies (HTTP-2, CFG-13, RL-4).
+
+Deliberately unlike the original (D9): an empty ``server.trusted_proxies`` trusts *no* peer, so
+the socket peer is the client and forwarding headers are ignored. Otherwise anyone could rotate
+``X-Forwarded-For`` past the per-IP limiters and write any address into the audit log.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class TrustedProxies:
     """Decides whether a peer's forwarding headers are believed.
 
-    With no networks configured every peer is trusted (the original's behaviour); otherwise only
-    peers inside a listed network are.
+    Only peers inside a listed network are; with no networks configured, none is.
     """
 
     def __init__(self, networks: Sequence[Network]) -> None:
@@ -22,7 +26,7 @@ class TrustedProxies:
 
     def trusts(self, peer: str) -> bool:
         if not self._networks:
-            return True
+            return False
         try:
             addr = ipaddress.ip_address(peer)
         except ValueError:

@@ -23,6 +23,7 @@ from dynaconf import Dynaconf, ValidationError
 
 from stowage.core.durations import parse_duration
 from stowage.core.errors import ConfigError
+from stowage.core.netpolicy import SETTING, parse_networks
 from stowage.core.settings import (
     AuditSettings,
     AuthSettings,
@@ -236,6 +237,13 @@ def _trusted_proxies(raw: RawSettings) -> tuple[ipaddress.IPv4Network | ipaddres
     return tuple(nets)
 
 
+def _denied_networks(raw: RawSettings) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return parse_networks(_str_list(raw, SETTING))
+    except ValueError as exc:
+        raise ConfigError(f"{SETTING}: {exc}", key=SETTING) from None
+
+
 def _backends(raw: RawSettings) -> tuple[BackendEntry, ...]:
     entries = raw.get("backends") or []
     if not isinstance(entries, list):
@@ -403,6 +411,11 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
         )
 
     rate = _float(raw, "audit.sampling.proxy_success_read_rate", minimum=float("-inf"))
+    durability = _str(raw, "audit.durability").lower() or "batch"
+    if durability not in {"batch", "sync"}:
+        raise ConfigError(
+            f'audit.durability must be "batch" or "sync" (got {durability!r})', key="audit.durability"
+        )
     plugin_data = raw.get("plugins") or {}
     if not isinstance(plugin_data, Mapping):
         raise _bad("plugins", plugin_data, "expected a mapping")
@@ -453,12 +466,14 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
             anonymous_rps=_float(raw, "s3_proxy.anonymous_rps"),
             public_hostname=public_hostname,
             endpoint_url=_str(raw, "s3_proxy.endpoint_url").rstrip("/"),
+            sigv2=_bool(raw, "s3_proxy.sigv2"),
         ),
         operator_proxy_url=_str(raw, "operator.proxy_url"),
         audit=AuditSettings(
             proxy_success_read_rate=min(1.0, max(0.0, rate)),
             queue_size=_int(raw, "audit.queue_size", minimum=1),
             batch_size=_int(raw, "audit.batch_size", minimum=1),
+            durability=durability,
         ),
         plugins=PluginSettings(
             dir=_str(raw, "plugins.dir"),
@@ -468,4 +483,5 @@ def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Setti
         ),
         raw=raw.data,
         config_path=raw.config_path,
+        backend_denied_networks=_denied_networks(raw),
     )

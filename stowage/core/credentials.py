@@ -11,9 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["CredentialCache", "StoredBinding", "StoredCredential", "VirtualCredential"]
+if TYPE_CHECKING:
+    from stowage.core.runtime import Runtime
+
+__all__ = [
+    "READ_METHODS",
+    "CredentialCache",
+    "StoredBinding",
+    "StoredCredential",
+    "VirtualCredential",
+    "owner_rights_changed",
+]
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+"""What a credential whose owner is ``readonly`` may send (GetObject, HeadObject, listings)."""
 
 
 @dataclass(frozen=True)
@@ -27,15 +40,18 @@ class VirtualCredential:
     enabled: bool = True
     expires_at: datetime | None = None
     source: str = "sqlite"
+    read_only: bool = False
+    """The owner's role is ``readonly``: the proxy lets only ``READ_METHODS`` through (D9)."""
 
     def usable(self, now: datetime) -> bool:
         """Enabled and not expired at ``now`` (expiry is re-checked on every lookup)."""
         return self.enabled and (self.expires_at is None or now < self.expires_at)
 
     def allows_bucket(self, bucket: str) -> bool:
-        """Scope check: bucket names compare case-insensitively (PROXY-9)."""
-        lowered = bucket.lower()
-        return any(b.lower() == lowered for b in self.buckets)
+        """Scope check: bucket names compare exactly. Upstreams differ on case (``rclone serve s3``
+        serves ``ALPHA`` and ``alpha`` as two buckets), so a case-insensitive match would let an
+        ``alpha`` credential into ``ALPHA``."""
+        return bucket in self.buckets
 
 
 @dataclass(frozen=True)
@@ -81,3 +97,11 @@ class CredentialCache(Protocol):
         ...
 
     def __len__(self) -> int: ...
+
+
+async def owner_rights_changed(runtime: Runtime) -> None:
+    """A user's role, enabled flag or existence changed: rebuild the proxy's credential cache now,
+    before the change's response is sent, so the owner's credentials follow on the next request."""
+    cache: CredentialCache | None = runtime.services.get("credentials")
+    if cache is not None:
+        await cache.reload()

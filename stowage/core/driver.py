@@ -12,6 +12,7 @@ Errors: drivers raise ``DriverError`` subclasses — ``ObjectNotFound`` / ``Buck
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +54,9 @@ class BackendSpec:
     access_key: str = ""
     secret_key: str = field(default="", repr=False)
     source: str = "config"  # config | db | <plugin>
+    denied_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """``backend_network.denied_networks``: a driver must not connect
+    there (``stowage.core.netpolicy``); the registry fills it in before building the driver."""
 
     @property
     def signing_region(self) -> str:

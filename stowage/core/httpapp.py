@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from stowage.core.authz import api_guard
 from stowage.core.errors import ApiError
-from stowage.core.ids import new_request_id
+from stowage.core.ids import accept_request_id
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
@@ -70,8 +70,7 @@ def create_app(runtime: Runtime, blueprints: list[Any]) -> Quart:
     @app.before_request
     async def _begin() -> None:
         g.started = time.perf_counter()
-        inbound = request.headers.get("X-Request-Id", "")
-        g.request_id = inbound if 0 < len(inbound) <= 128 and inbound.isprintable() else new_request_id()
+        g.request_id = accept_request_id(request.headers.get("X-Request-Id", ""))
         peer = request.remote_addr or ""
         g.client_ip = runtime.trusted_proxies.client_ip(
             peer, request.headers.get("X-Forwarded-For"), request.headers.get("X-Real-IP")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import time
 
-__all__ = ["new_request_id", "new_token", "new_ulid"]
+__all__ = ["accept_request_id", "new_request_id", "new_token", "new_ulid"]
+
+# UUIDs, ULIDs, hex and most tracing ids fit; nothing that could end a header, a log field or
+# a CSV cell, nor markup for whoever reads the audit log in a browser.
+_INBOUND_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -31,3 +36,8 @@ def new_token(nbytes: int = 32) -> str:
 def new_request_id() -> str:
     """A short unique request id (16 hex characters)."""
     return secrets.token_hex(8)
+
+
+def accept_request_id(inbound: str) -> str:
+    """The client's ``X-Request-Id`` when it is 1-128 of ``[A-Za-z0-9._:-]``, else a fresh id."""
+    return inbound if _INBOUND_REQUEST_ID.fullmatch(inbound) else new_request_id()

@@ -16,6 +16,7 @@ __all__ = [
     "check_bucket_name",
     "check_key",
     "content_disposition",
+    "is_bucket_name",
     "key_problem",
     "parse_range",
     "safe_filename",
@@ -44,6 +45,15 @@ def check_bucket(name: str, code: str = "invalid_bucket") -> str:
     if not _BUCKET_ANY.fullmatch(name):
         raise BadRequest("invalid bucket name", code=code)
     return name
+
+
+def is_bucket_name(name: str) -> bool:
+    """Whether ``name`` can name an S3 bucket, including legacy names (uppercase, ``_``, ≤255 chars).
+
+    The same rule as :func:`check_bucket`, as a predicate for callers with their own error type
+    (the S3 proxy answers XML, credential minting JSON).
+    """
+    return _BUCKET_ANY.fullmatch(name) is not None
 
 
 def key_problem(key: str) -> str:

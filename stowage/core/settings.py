@@ -147,6 +147,7 @@ class S3ProxySettings:
     anonymous_rps: float
     public_hostname: str
     endpoint_url: str
+    sigv2: bool = True
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class AuditSettings:
     proxy_success_read_rate: float
     queue_size: int
     batch_size: int
+    durability: str = "batch"  # batch | sync (AUDIT-2; issue 11 item 19)
 
 
 @dataclass(frozen=True)
@@ -186,3 +188,5 @@ class Settings:
     plugins: PluginSettings
     raw: dict[str, Any]
     config_path: Path | None = None
+    backend_denied_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """``backend_network.denied_networks``: where a backend may not connect (``core.netpolicy``)."""

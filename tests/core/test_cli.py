@@ -166,6 +166,7 @@ def test_postgres_driver_is_refused_without_creating_a_database(tmp_path: Path) 
         ({}, {"STOWAGE_SECRET_KEY": "not-a-key"}, "STOWAGE_SECRET_KEY"),
         ({"db": {"driver": "mysql"}}, {}, "db.driver"),
         ({"server": {"shutdown_timeout": "ten seconds"}}, {}, "server.shutdown_timeout"),
+        ({"audit": {"durability": "fsync"}}, {}, 'audit.durability must be "batch" or "sync"'),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_key(
@@ -188,6 +189,23 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     helped = run(["--help"], tmp_path)
     assert helped.returncode == 0
     assert "serve" in helped.stdout
+
+
+@pytest.mark.parametrize("spelling", ["--help", "-h", "help"])
+def test_help_lists_plugin_commands(tmp_path: Path, spelling: str) -> None:
+    helped = run([spelling], tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    listed = helped.stdout.split()
+    for command in ("serve", "quickstart", "create-admin", "hash-password"):
+        assert command in listed, helped.stdout
+    assert helped.stderr == ""
+
+
+def test_help_with_unloadable_settings_still_helps_and_says_why(tmp_path: Path) -> None:
+    helped = run(["--help", "--config", "missing.yaml"], tmp_path)
+    assert helped.returncode == 0 and "serve" in helped.stdout.split()
+    assert "create-admin" not in helped.stdout
+    assert "plugin commands not listed" in helped.stderr and "missing.yaml" in helped.stderr
 
 
 def _install_tick_writer(folder: Path) -> None:

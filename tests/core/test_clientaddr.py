@@ -9,7 +9,7 @@ import pytest
 from stowage.core.clientaddr import TrustedProxies
 
 TRUSTED = TrustedProxies([ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8")])
-EVERYONE = TrustedProxies([])
+NOBODY = TrustedProxies([])
 
 
 @pytest.mark.parametrize(
@@ -30,9 +30,9 @@ def test_trusts_only_listed_networks(peer: str, trusted: bool) -> None:
     assert TRUSTED.trusts(peer) is trusted
 
 
-@pytest.mark.parametrize("peer", ["203.0.113.9", "::1", "garbage", ""])
-def test_empty_list_trusts_every_peer(peer: str) -> None:
-    assert EVERYONE.trusts(peer) is True
+@pytest.mark.parametrize("peer", ["203.0.113.9", "::1", "127.0.0.1", "10.0.0.5", "garbage", ""])
+def test_empty_list_trusts_no_peer(peer: str) -> None:
+    assert NOBODY.trusts(peer) is False  # D9: deliberately unlike the original
 
 
 def test_bare_ip_network_trusts_exactly_that_address() -> None:
@@ -68,10 +68,10 @@ def test_client_ip_with_trust_list(peer: str, xff: str | None, real_ip: str | No
     assert TRUSTED.client_ip(peer, xff, real_ip) == expected
 
 
-def test_client_ip_with_empty_trust_list_honours_every_peer() -> None:
-    assert EVERYONE.client_ip("192.168.1.1", "198.51.100.7, 10.0.0.1", None) == "198.51.100.7"
-    assert EVERYONE.client_ip("192.168.1.1", None, "203.0.113.1") == "203.0.113.1"
-    assert EVERYONE.client_ip("192.168.1.1", None, None) == "192.168.1.1"
+def test_client_ip_with_empty_trust_list_is_the_peer() -> None:
+    assert NOBODY.client_ip("192.168.1.1", "198.51.100.7, 10.0.0.1", None) == "192.168.1.1"
+    assert NOBODY.client_ip("192.168.1.1", None, "203.0.113.1") == "192.168.1.1"
+    assert NOBODY.client_ip("192.168.1.1", None, None) == "192.168.1.1"
 
 
 @pytest.mark.parametrize(
@@ -85,8 +85,8 @@ def test_client_ip_with_empty_trust_list_honours_every_peer() -> None:
         (TRUSTED, "10.0.0.5", "http", None, False),
         (TRUSTED, "10.0.0.5", "http", "", False),
         (TRUSTED, "192.168.1.1", "http", "https", False),  # untrusted peer cannot claim TLS
-        (EVERYONE, "192.168.1.1", "http", "https", True),
-        (EVERYONE, "192.168.1.1", "http", None, False),
+        (NOBODY, "192.168.1.1", "http", "https", False),
+        (NOBODY, "192.168.1.1", "http", None, False),
     ],
 )
 def test_is_https(proxies: TrustedProxies, peer: str, scheme: str, proto: str | None, expected: bool) -> None:

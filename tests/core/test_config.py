@@ -86,6 +86,7 @@ def test_packaged_defaults_alone_validate(tmp_path: Path, monkeypatch: pytest.Mo
     assert settings.server.secret_key_file == ""
     assert settings.log.level == "info"
     assert settings.log.format == "json"
+    assert settings.audit.durability == "batch"
     assert settings.db.driver == "sqlite"
     assert settings.db.sqlite.path == str(tmp_path.resolve() / "stowage.db")
     assert settings.auth.modes == ("local",)

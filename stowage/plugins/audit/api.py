@@ -1,4 +1,8 @@
-"""Admin routes: ``GET /api/admin/audit`` (a JSON page) and ``GET /api/admin/audit.csv`` (a stream)."""
+"""Admin routes: ``GET /api/admin/audit`` (a JSON page) and ``GET /api/admin/audit.csv`` (a stream).
+
+Also the dashboard side of ``audit.durability: sync``: every dashboard response waits until the
+audit events recorded so far are committed (the proxy does the same in its own pipeline).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.audit import AuditFilter, audit_repository
+from stowage.core.audit import AuditFilter, audit_repository, recorder
 from stowage.core.authz import requires
 from stowage.core.timefmt import utcnow
 from stowage.core.web import current_runtime
@@ -18,6 +22,15 @@ DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
 
 blueprint = Blueprint("audit", __name__)
+
+
+@blueprint.after_app_request
+async def _wait_for_audit(response: Response) -> Response:
+    """With ``audit.durability: sync``, answer only once this request's audit events are committed."""
+    runtime = current_runtime()
+    if runtime.settings.audit.durability == "sync":
+        await recorder(runtime).flush()
+    return response
 
 
 def _int_arg(name: str) -> int | None:

@@ -26,7 +26,8 @@ log = logging.getLogger("stowage.audit")
 WARN_INTERVAL = 60.0
 #: How long the writer lets a partial batch fill before committing it. Under load this turns many
 #: one-row transactions into few full ones (measured: bad-signature floods in bench/proxy.py);
-#: when idle it only delays a row by this much.
+#: when idle it only delays a row by this much. With ``audit.durability: sync`` responses wait for
+#: their row, so the writer does not linger: events that arrive during a commit form the next batch.
 LINGER = 0.05
 
 
@@ -49,6 +50,7 @@ class QueueRecorder:
         settings = runtime.settings.audit
         self._runtime = runtime
         self._batch_size = settings.batch_size
+        self._linger = 0.0 if settings.durability == "sync" else LINGER
         self._queue: asyncio.Queue[AuditEvent] = asyncio.Queue(maxsize=settings.queue_size)
         self._clock = clock
         self._accepted = 0  # events put on the queue
@@ -107,7 +109,11 @@ class QueueRecorder:
         return float(self._accepted - self._settled)
 
     async def flush(self) -> None:
-        """Wait until every event accepted before this call is written (or settled otherwise)."""
+        """Wait until every event accepted before this call is written (or settled otherwise).
+
+        Batches commit in queue order, so this is also how ``audit.durability: sync`` waits for
+        one request's event: record it, then flush.
+        """
         target = self._accepted
         async with self._progress:
             await self._progress.wait_for(lambda: self._settled >= target or self._closed)
@@ -124,8 +130,8 @@ class QueueRecorder:
         try:
             while True:
                 self._taken.append(await self._queue.get())
-                if self._queue.qsize() + 1 < self._batch_size:
-                    await asyncio.sleep(LINGER)
+                if self._linger and self._queue.qsize() + 1 < self._batch_size:
+                    await asyncio.sleep(self._linger)
                 await self._drain_available()
         except asyncio.CancelledError:
             await self._final_drain()

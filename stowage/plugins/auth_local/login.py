@@ -13,6 +13,7 @@ from stowage.core.errors import BadRequest, RateLimited, Unauthorized
 from stowage.core.passwords import DUMMY_HASH, verify_password
 from stowage.core.ratelimit import SlidingWindowLimiter
 from stowage.core.web import client_ip, current_runtime, is_https, read_json
+from stowage.plugins.auth_local.phantoms import phantom_lockout
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
 
@@ -75,6 +76,12 @@ async def _refuse(username: str, reason: str, user_id: str = "", verify: bool = 
     return Unauthorized("invalid credentials", code="invalid_credentials")
 
 
+def _locked(username: str, user_id: str) -> RateLimited:
+    audit_request("auth.login_failed", status="denied", user_id=user_id,
+                  detail={"username": username, "reason": "locked"})  # fmt: skip
+    return RateLimited("account temporarily locked", code="account_locked")
+
+
 async def _start_session(runtime: Runtime, user_id: str, source: str, flags: int) -> Response:
     session = await manager(runtime).issue(
         user_id=user_id,
@@ -114,15 +121,18 @@ async def login_local() -> Response:
 async def _login_user(runtime: Runtime, username: str, password: str) -> Response:
     repo = users(runtime)
     user = await repo.get_by_username(username) if "local" in runtime.settings.auth.modes else None
-    if user is None:
-        raise await _refuse(username, "unknown_user", verify=True)
-    if not user.enabled or user.identity_source != "local" or not user.password_hash:
-        raise await _refuse(username, "disabled" if not user.enabled else "not_local", user.id, verify=True)
+    if user is None or not user.enabled or user.identity_source != "local" or not user.password_hash:
+        # No usable account: lock the name like a real one, so 401-vs-429 names no account.
+        reason = "unknown_user" if user is None else "disabled" if not user.enabled else "not_local"
+        user_id = user.id if user is not None else ""
+        phantoms, clock = phantom_lockout(runtime), runtime.clock()
+        if phantoms.locked(username, clock):
+            raise _locked(username, user_id)
+        phantoms.fail(username, clock)
+        raise await _refuse(username, reason, user_id, verify=True)
     now = at(runtime.clock())
     if user.locked_until is not None and user.locked_until > now:
-        audit_request("auth.login_failed", status="denied", user_id=user.id,
-                      detail={"username": username, "reason": "locked"})  # fmt: skip
-        raise RateLimited("account temporarily locked", code="account_locked")
+        raise _locked(username, user.id)
     if not await verify_password(password, user.password_hash):
         local = runtime.settings.auth.local
         lock_until = now + timedelta(seconds=local.lockout_window)

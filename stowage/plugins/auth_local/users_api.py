@@ -9,6 +9,7 @@ from quart import Blueprint, Response, jsonify, request
 from stowage.core.accounts import UNCHANGED, User, UserFilter, at, users
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
+from stowage.core.credentials import owner_rights_changed
 from stowage.core.errors import BadRequest, Forbidden, NotFound
 from stowage.core.identity import ROLES
 from stowage.core.passwords import hash_password
@@ -125,8 +126,11 @@ async def patch_user(user_id: str) -> Response:
     updated = await users(current_runtime()).update(user_id, role=role, enabled=enabled, email=email)
     if updated is None:
         raise NotFound("user not found")
-    # Role and enabled take effect on the user's next request (decision 32).
+    # Role and enabled take effect on the user's next request (decision 32), on the dashboard
+    # and through the user's S3 credentials (D9).
     manager(current_runtime()).forget_user(user_id)
+    if updated.role != before.role or updated.enabled != before.enabled:
+        await owner_rights_changed(current_runtime())
     fields = sorted(k for k in ("role", "enabled", "email") if k in body)
     audit_request("user.update", detail={"target": user_id, "fields": fields})
     return jsonify(user_json(updated))
@@ -167,8 +171,17 @@ async def delete_user(user_id: str) -> Response:
     runtime = current_runtime()
     if user_id == current_identity().user_id:
         raise BadRequest("you cannot delete yourself", code="self_delete")
-    if not await users(runtime).delete(user_id):
+    removal = await users(runtime).delete(user_id, now=at(runtime.clock()))
+    if removal is None:
         raise NotFound("user not found")
     await manager(runtime).end_for_user(user_id)
-    audit_request("user.delete", detail={"target": user_id})
-    return Response(status=204)
+    await owner_rights_changed(runtime)
+    audit_request(
+        "user.delete",
+        detail={
+            "target": user_id,
+            "credentials_deleted": list(removal.credentials_deleted),
+            "shares_revoked": removal.shares_revoked,
+        },
+    )
+    return Response(status=204)  # USER-7; what went with the account is in the audit event

@@ -2,7 +2,9 @@
 
 Not-found classes become 404 ``not_found`` "resource not found"; anything else from the upstream
 becomes 502 ``backend_error`` "backend operation failed". The upstream's own error code (never its
-message, which may echo internals) goes into ``detail``.
+message, which may echo internals) goes into ``detail``. Two upstream refusals are the caller's to
+fix, not backend failures, and are 409 as S3 itself answers: deleting a bucket that still holds
+objects (``bucket_not_empty``) and creating one whose name is taken (``bucket_exists``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ def api_error(exc: DriverError) -> ApiError:
         return ApiError("requested range not satisfiable", code="bad_range", status=416, headers=headers)
     if isinstance(exc, PreconditionFailed):
         return ApiError("object already exists", code="object_exists", status=412)
+    if exc.code == "BucketNotEmpty":
+        return ApiError("the bucket is not empty", code="bucket_not_empty", status=409, detail=detail)
+    if exc.code in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
+        return ApiError("the bucket already exists", code="bucket_exists", status=409, detail=detail)
     if isinstance(exc, NotSupported):
         return ApiError("not supported by this backend", code="not_supported", status=501)
     return BackendFailure("backend operation failed", detail=exc.code if exc.code != "unreachable" else "")

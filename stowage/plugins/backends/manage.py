@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from stowage.core.driver import BackendSpec, ProbeResult
 from stowage.core.endpoints import EndpointRecord, EndpointRepository, endpoint_repository
 from stowage.core.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.netpolicy import SETTING, NetworkPolicy
 from stowage.plugins.backends.dto import admin_item
 from stowage.plugins.backends.endpoint_input import BackendInput
 from stowage.plugins.backends.health import probe_driver, probe_entry
@@ -49,6 +51,13 @@ class BackendAdmin:
         if backend_id in self._registry.yaml_ids:
             raise Conflict("backend is managed by the settings file", code="yaml_managed")
 
+    async def _refuse_denied(self, endpoint: str) -> None:
+        """400 naming the rule when the endpoint is, or now resolves to, a denied address."""
+        policy = NetworkPolicy(self._runtime.settings.backend_denied_networks)
+        rule = await policy.denial_after_resolving(urlsplit(endpoint).hostname or "")
+        if rule:
+            raise BadRequest(f"endpoint: {rule}", detail=SETTING)
+
     def _view(self, record: EndpointRecord | None, backend_id: str) -> dict[str, Any]:
         entry = self._registry.get(backend_id)
         if entry is not None and entry.spec.source != "db":
@@ -83,6 +92,7 @@ class BackendAdmin:
         """Insert a row with the sealed secret and register it at once (BE-6)."""
         box = self._box()
         self._refuse_read_only(data.id)
+        await self._refuse_denied(data.endpoint)
         record = EndpointRecord(
             id=data.id,
             name=data.name,
@@ -113,6 +123,8 @@ class BackendAdmin:
         """Apply a subset of fields, re-register or unregister live, keep the stored secret (BE-7)."""
         self._refuse_read_only(backend_id)
         box = self._box()
+        if "endpoint" in changes:
+            await self._refuse_denied(str(changes["endpoint"]))
         async with self._registry.lock:
             old = await self._repo.get(backend_id)
             if old is None:
@@ -154,6 +166,7 @@ class BackendAdmin:
 
     async def test(self, data: BackendInput) -> ProbeResult:
         """Probe a throwaway driver built from ``data`` (BE-9); nothing is stored or registered."""
+        await self._refuse_denied(data.endpoint)
         spec = BackendSpec(
             id="connection-test",
             name=data.name,

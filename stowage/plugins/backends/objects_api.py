@@ -11,7 +11,8 @@ from quart import Blueprint, Response, jsonify, request
 from stowage.core.authz import requires
 from stowage.core.driver import ObjectBody
 from stowage.core.errors import BadRequest
-from stowage.core.s3names import check_bucket, check_key, content_disposition, parse_range
+from stowage.core.objectserving import object_headers
+from stowage.core.s3names import check_bucket, check_key, parse_range
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.errors import install_error_handler
@@ -89,12 +90,9 @@ async def get_object(bid: str, bucket: str) -> Response:
     byte_range = parse_range(request.headers.get("Range"))
     body = await driver.get_object(bucket, key, version_id=version_id, byte_range=byte_range)
     info = body.info
-    headers = {
-        "Content-Type": info.content_type or "application/octet-stream",
-        "Content-Length": str(body.content_length),
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition(key, arg("disposition", required=False) or "attachment"),
-    }
+    # Object bytes on the dashboard origin: sandboxed, never sniffed, active types always downloaded.
+    headers = object_headers(info.content_type, key, inline=arg("disposition", required=False) == "inline")
+    headers.update({"Content-Length": str(body.content_length), "Accept-Ranges": "bytes"})
     if info.etag:
         headers["ETag"] = info.etag
     status = 200

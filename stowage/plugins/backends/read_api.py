@@ -6,13 +6,13 @@ from typing import Any
 
 from quart import Blueprint
 
-from stowage.core.authz import requires
+from stowage.core.authz import current_identity, requires
 from stowage.core.backends import RegisteredBackend, backend_registry
 from stowage.core.errors import NotFound
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime
 from stowage.plugins.backends.dto import public_item
-from stowage.plugins.backends.health import PROBE_TIMEOUT, probe_entry
+from stowage.plugins.backends.probe_gate import probe_gate
 
 __all__ = ["read_backends"]
 
@@ -42,5 +42,6 @@ async def get_backend(bid: str) -> dict[str, Any]:
 @read_backends.get("/api/backends/<bid>/health")
 @requires("any")
 async def backend_health(bid: str) -> dict[str, Any]:
-    probe = await probe_entry(_entry(bid), PROBE_TIMEOUT)
+    me = current_identity()
+    probe = await probe_gate(current_runtime()).probe(_entry(bid), f"{me.user_id}/{me.session_id}")
     return {"healthy": probe.healthy, "last_probe_at": to_rfc3339(probe.at), "last_error": probe.error}

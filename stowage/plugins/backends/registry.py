@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from stowage.core.backends import RegisteredBackend
@@ -103,7 +104,11 @@ class Registry:
         return entry.driver
 
     async def build_driver(self, spec: BackendSpec) -> StorageDriver:
-        """A new driver for ``spec`` (not registered); ``ConfigError`` for an unknown type."""
+        """A new driver for ``spec`` (not registered); ``ConfigError`` for an unknown type.
+
+        The spec carries ``backend_network.denied_networks`` so the driver refuses them at
+        connect time."""
+        spec = replace(spec, denied_networks=self._runtime.settings.backend_denied_networks)
         driver = await self._runtime.call_first("stowage_storage_driver", backend=spec)
         if driver is None:
             raise ConfigError(

@@ -40,11 +40,11 @@ ANONYMOUS_AUTH = VerifiedAuth(
 
 
 def is_unsigned(req: ProxyRequest) -> bool:
-    """No ``Authorization`` header and no ``X-Amz-Signature`` query parameter."""
+    """No ``Authorization`` header and no ``X-Amz-Signature`` (SigV4) or ``Signature`` (SigV2) parameter."""
     if b"authorization" in req.hmap:
         return False
     if b"signature" in req.raw_query.lower():
-        return not any(key.lower() == "x-amz-signature" for key in query_keys(req.raw_query))
+        return not any(key.lower() in ("x-amz-signature", "signature") for key in query_keys(req.raw_query))
     return True
 
 

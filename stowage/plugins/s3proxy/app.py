@@ -1,7 +1,9 @@
 """The S3 proxy as a plain ASGI app: the request pipeline from first byte to audit row (PROXY-3).
 
-classify → pre-auth handlers (CORS preflight, POST Object, anonymous reads — added by policy
-plugins) → SigV4 (header or presigned) → credential → rate limits → tenant operation rules →
+classify (refusing paths the upstream could read differently) → pre-auth handlers (CORS
+preflight, POST Object, anonymous reads — added by policy plugins) → SigV4 or SigV2 (header or
+presigned) → credential → rate limits → owner rights → the proxy's own answers for in-scope
+ACL/CORS/configuration reads and CreateBucket (``synthesized.py``) → tenant operation rules →
 synthesised ListBuckets → scope (bucket and copy source) → write guards (quota) → forward
 (``forward.py``) → metrics, log, audit. No Quart on this path: it owns no framework globals.
 """
@@ -16,10 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from stowage.core.audit import AuditEvent, drops_without_looking, recorder
 from stowage.core.backends import backend_registry
+from stowage.core.credentials import READ_METHODS
 from stowage.core.ids import new_request_id
 from stowage.core.ratelimit import TokenBucketLimiter
-from stowage.plugins.s3proxy.classify import Classified, check_tenant, classify, parse_copy_source
-from stowage.plugins.s3proxy.forward import ClientGone, Forwarder
+from stowage.plugins.s3proxy.classify import (
+    Classified,
+    check_addressing,
+    check_tenant,
+    classify,
+    parse_copy_source,
+)
+from stowage.plugins.s3proxy.forward import UPSTREAM_QUERY, ClientGone, Forwarder
 from stowage.plugins.s3proxy.metrics import ProxyMetrics
 from stowage.plugins.s3proxy.s3errors import (
     AccessDenied,
@@ -31,7 +40,9 @@ from stowage.plugins.s3proxy.s3errors import (
     render_error,
     xml_text,
 )
-from stowage.plugins.s3proxy.sigv4 import SigningKeyCache, parse_request, verify
+from stowage.plugins.s3proxy.sigv2 import ParsedV2, SigV2Disabled, is_sigv2, parse_sigv2, verify_sigv2
+from stowage.plugins.s3proxy.sigv4 import ParsedAuth, SigningKeyCache, parse_request, verify
+from stowage.plugins.s3proxy.synthesized import answer_synthesized, synthesized_operation
 
 if TYPE_CHECKING:
     from stowage.core.credentials import CredentialCache, VirtualCredential
@@ -47,7 +58,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 PreAuthHandler = Callable[["ProxyApp", "ProxyRequest", Receive, Send], Awaitable[bool]]
 WriteGuard = Callable[["ProxyRequest", int], Awaitable[None]]
 AfterUpstream = Callable[["ProxyRequest", int], Awaitable[None]]
-_REDACT = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&]*", re.IGNORECASE)
+_REDACT = re.compile(
+    r"((?:X-Amz-(?:Signature|Credential|Security-Token)|Signature|AWSAccessKeyId)=)[^&]*", re.IGNORECASE
+)
 _WRITE_OPERATIONS = frozenset({"PutObject", "UploadPart"})
 
 
@@ -126,6 +139,7 @@ class ProxyApp:
         self.metrics = ProxyMetrics(runtime.registry)
         self.forwarder = Forwarder(runtime, self.metrics)
         self.host_suffixes = settings.host_suffixes
+        self.sigv2 = settings.sigv2
         self.global_limit = TokenBucketLimiter(settings.global_rps) if settings.global_rps > 0 else None
         self.key_limit = TokenBucketLimiter(settings.per_key_rps) if settings.per_key_rps > 0 else None
         self.pre_auth: list[PreAuthHandler] = []
@@ -134,6 +148,8 @@ class ProxyApp:
         # Called with the upstream status once its response headers arrived, before relaying.
         self.after_upstream: list[AfterUpstream] = []
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(runtime.started_at))
+        # audit.durability: sync — the last body message waits for the request's audit row
+        self.audit_sync = runtime.settings.audit.durability == "sync"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -177,10 +193,18 @@ class ProxyApp:
             content_type=content_type,
             host_suffixes=self.host_suffixes,
         )
+        check_addressing(req.classified, req.raw_query)
         for handler in self.pre_auth:
             if await handler(self, req, receive, send):
                 return
         credential = await self.authenticate(req)
+        if credential.read_only and req.method not in READ_METHODS:
+            raise AccessDenied("the credential's owner may only read", result="owner-read-only")
+        synthesized = synthesized_operation(req)
+        if synthesized is not None and await answer_synthesized(
+            self, req, credential, synthesized, receive, send
+        ):
+            return
         classified = req.classified
         check_tenant(classified)
         if classified.operation == "ListBuckets":
@@ -199,9 +223,13 @@ class ProxyApp:
         await self.forwarder.forward(self, req, backend, receive, send)
 
     async def authenticate(self, req: ProxyRequest) -> VirtualCredential:
-        """SigV4 (header or presigned) → credential → limits; raises the S3 auth errors."""
+        """SigV4 or SigV2 (header or presigned) → credential → limits; raises the S3 auth errors."""
         try:
-            parsed = parse_request(req.method, req.raw_path, req.raw_query, req.headers)
+            parsed: ParsedAuth | ParsedV2
+            if is_sigv2(req.hmap.get(b"authorization"), req.raw_query):  # one prefix test for SigV4
+                parsed = self._parse_sigv2(req)
+            else:
+                parsed = parse_request(req.method, req.raw_path, req.raw_query, req.headers)
             req.auth_mode = parsed.mode
             req.access_key = parsed.access_key_id
             credential = self.credentials.get(parsed.access_key_id)
@@ -213,9 +241,13 @@ class ProxyApp:
                     credential = None
             if credential is None:
                 raise InvalidAccessKeyId()
-            verified = verify(
-                parsed, credential.secret_key, now=self.runtime.clock(), cache=self.signing_keys
-            )
+            if isinstance(parsed, ParsedV2):
+                verified = verify_sigv2(parsed, credential.secret_key, now=self.runtime.clock())
+                _adopt_sigv2_query(req, parsed)
+            else:
+                verified = verify(
+                    parsed, credential.secret_key, now=self.runtime.clock(), cache=self.signing_keys
+                )
         except AuthError as error:
             self.metrics.auth_failure(error.result)
             raise
@@ -226,6 +258,16 @@ class ProxyApp:
         if self.key_limit is not None and not self.key_limit.allow(credential.access_key):
             raise SlowDown()
         return credential
+
+    def _parse_sigv2(self, req: ProxyRequest) -> ParsedV2:
+        if not self.sigv2:
+            raise SigV2Disabled()
+        classified = req.classified
+        prefix = b""
+        if classified is not None and classified.virtual_hosted and classified.bucket:
+            # a virtual-hosted request's path lacks the bucket, which SigV2's canonical resource names
+            prefix = b"/" + classified.bucket.encode("utf-8", "surrogateescape")
+        return parse_sigv2(req.method, req.raw_path, req.raw_query, req.headers, bucket_prefix=prefix)
 
     def check_scope(self, req: ProxyRequest, credential: VirtualCredential, bucket: str) -> None:
         if bucket and not credential.allows_bucket(bucket):
@@ -268,9 +310,11 @@ class ProxyApp:
             *self.extra_headers(req),
         ]
         req.status = status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
         req.bytes_out += len(body)
         self.complete(req)
+        if self.audit_sync:
+            await self.audit_committed()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def extra_headers(self, req: ProxyRequest) -> list[tuple[bytes, bytes]]:
@@ -291,10 +335,12 @@ class ProxyApp:
         )
         req.status = rendered.status
         headers = rendered.headers + self.extra_headers(req)
+        req.bytes_out += len(rendered.body)
+        self.complete(req)
         try:
+            if self.audit_sync:
+                await self.audit_committed()
             await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
-            req.bytes_out += len(rendered.body)
-            self.complete(req)
             await send({"type": "http.response.body", "body": rendered.body, "more_body": False})
         except Exception:  # the client is gone
             return
@@ -302,13 +348,19 @@ class ProxyApp:
     def complete(self, req: ProxyRequest) -> None:
         """Record metrics, log and audit once, before the client can see the response end.
 
-        Called just before the last body message, so anyone who saw a response finish (a script
-        reading the audit log next) finds its audit event already accepted; the ``finally`` of
+        Called before the client can have the whole response (before the last body bytes, or
+        before the head when that ends the response), so anyone who saw a response finish (a
+        script reading the audit log next) finds its audit event already accepted — with
+        ``audit.durability: sync``, committed (``audit_committed``); the ``finally`` of
         ``__call__`` covers requests that never got that far.
         """
         if not req.completed:
             req.completed = True
             self._finish(req)
+
+    async def audit_committed(self) -> None:
+        """Wait until the audit events recorded so far (this request's included) are committed."""
+        await recorder(self.runtime).flush()
 
     def _finish(self, req: ProxyRequest) -> None:
         status = req.status or 499
@@ -370,6 +422,16 @@ class ProxyApp:
                 method=req.method,
             )
         )
+
+
+def _adopt_sigv2_query(req: ProxyRequest, parsed: ParsedV2) -> None:
+    """A SigV2 presigned URL's signed header parameters become headers; the upstream query loses them."""
+    if parsed.mode != "presigned-v2":
+        return
+    for name, value in parsed.added_headers:
+        req.headers.append((name, value))
+        req.hmap[name] = value
+    req.scope[UPSTREAM_QUERY] = parsed.upstream_query
 
 
 def _utc(timestamp: float) -> Any:

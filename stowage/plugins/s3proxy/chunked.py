@@ -1,4 +1,4 @@
-"""Request-body decoding and verification: ``aws-chunked`` framing (SIGV4-6/7) and signed SHA-256 bodies.
+"""Request-body decoding and verification: ``aws-chunked`` framing (SIGV4-6/7) and plain bodies.
 
 The ASGI server has already removed any ``Transfer-Encoding: chunked`` framing; what arrives here is
 the aws-chunked stream, split at arbitrary points. :class:`AwsChunkedDecoder` turns it back into the
@@ -16,25 +16,21 @@ Design decisions:
   upstream with ``Content-Length = x-amz-decoded-content-length``, so the upstream can never
   complete a request whose verification later fails: the decoder raises instead of yielding the
   final byte, and the forwarder aborts the upstream request.
-* Trailer checksums verified in-process: ``x-amz-checksum-crc32`` (zlib), ``-sha1``, ``-sha256``
-  and ``-sha512`` (hashlib), all C implementations. ``crc32c``, ``crc64nvme`` and the ``xxhash``
-  family have no C implementation among our dependencies and a pure-Python CRC would cost ~100x
-  zlib's CPU on the hot path, so those are **passed through**: their received values are in
-  :attr:`AwsChunkedDecoder.unverified_checksums` for the forwarder to hand on (the upstream verifies).
+* The payload checksum (``x-amz-checksum-*``, as a header or as the one trailer ``x-amz-trailer``
+  declares) is computed over the decoded bytes and compared before the final byte leaves
+  (``checksums.py`` owns the algorithms). A trailer checksum cannot be handed to the upstream
+  (it gets a plain body with Content-Length), so it is verified here or the request fails.
 * ECDSA (SigV4a) streaming payloads are refused with 400 ``InvalidRequest``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from typing import Protocol
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
+from .checksums import ExpectedChecksum, checksum_trailer, decode_value
 from .s3errors import (
-    BadDigest,
     IncompleteBody,
     InvalidRequest,
     SignatureDoesNotMatch,
@@ -47,12 +43,12 @@ __all__ = [
     "STREAMING_SIGNED",
     "STREAMING_SIGNED_TRAILER",
     "STREAMING_UNSIGNED_TRAILER",
-    "VERIFIED_CHECKSUMS",
     "AwsChunkedDecoder",
     "check_payload_hash",
     "is_streaming",
     "parse_decoded_length",
     "parse_trailer_names",
+    "verify_body",
     "verify_payload_sha256",
 ]
 
@@ -69,35 +65,6 @@ _EMPTY_SHA256_HEX = hashlib.sha256(b"").hexdigest().encode()
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 _SIG_EXTENSION = b"chunk-signature="
 _TRAILER_SIGNATURE = "x-amz-trailer-signature"
-
-
-class _Hasher(Protocol):
-    def update(self, data: bytes | memoryview, /) -> None: ...
-    def digest(self) -> bytes: ...
-
-
-class _Crc32:
-    """zlib.crc32 behind the hashlib interface; S3 sends the big-endian 4 bytes, base64-encoded."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self) -> None:
-        self._value = 0
-
-    def update(self, data: bytes | memoryview, /) -> None:
-        self._value = zlib.crc32(data, self._value)
-
-    def digest(self) -> bytes:
-        return self._value.to_bytes(4, "big")
-
-
-VERIFIED_CHECKSUMS: dict[str, Callable[[], _Hasher]] = {
-    "x-amz-checksum-crc32": _Crc32,
-    "x-amz-checksum-sha1": hashlib.sha1,
-    "x-amz-checksum-sha256": hashlib.sha256,
-    "x-amz-checksum-sha512": hashlib.sha512,
-}
-"""Trailer checksums computed over the decoded bytes and compared; others are passed through."""
 
 
 def is_streaming(payload_hash: str) -> bool:
@@ -142,8 +109,10 @@ _HEADER, _DATA, _DATA_CRLF, _TRAILER, _DONE = range(5)
 class AwsChunkedDecoder:
     """Decode one aws-chunked request body; single use.
 
-    After :meth:`stream` is exhausted, :attr:`trailers` holds the received trailer headers (without
-    the trailer signature) and :attr:`unverified_checksums` the checksum trailers not verified here.
+    ``checksum`` is the payload checksum announced in a request header, if any; ``x-amz-trailer``
+    may declare one checksum trailer instead (anything else is refused on construction). After
+    :meth:`stream` is exhausted, :attr:`trailers` holds the received trailer headers (without the
+    trailer signature).
     """
 
     def __init__(
@@ -156,6 +125,7 @@ class AwsChunkedDecoder:
         amz_date: str = "",
         scope: str = "",
         declared_trailers: Iterable[str] = (),
+        checksum: ExpectedChecksum | None = None,
         max_chunk_size: int = MAX_CHUNK_SIZE,
     ) -> None:
         if payload_hash not in STREAMING_PAYLOADS:
@@ -172,16 +142,15 @@ class AwsChunkedDecoder:
         self._trailer_prefix = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n".encode()
         self._declared = tuple(declared_trailers)
         self._max_chunk = max_chunk_size
-        self._hashers = {
-            name: VERIFIED_CHECKSUMS[name]() for name in self._declared if name in VERIFIED_CHECKSUMS
-        }
+        self._trailer_checksum = checksum_trailer(self._declared, checksum)
+        self._checksum = self._trailer_checksum or checksum
+        self._hasher = self._checksum.new() if self._checksum is not None else None
         self._trailer_signature: str | None = None
         self.trailers: dict[str, str] = {}
-        self.unverified_checksums: dict[str, str] = {}
 
     async def stream(self, body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         """Yield the decoded object bytes; raise an :class:`~.s3errors.S3Error` on any failure."""
-        hashers = tuple(self._hashers.values())
+        hasher = self._hasher
         signed = self._signed
         remaining = self._decoded_length  # decoded bytes still allowed
         held = b""  # the withheld final byte
@@ -203,7 +172,7 @@ class AwsChunkedDecoder:
                     part = view[pos : pos + take]
                     if signed:
                         chunk_hash.update(part)
-                    for hasher in hashers:
+                    if hasher is not None:
                         hasher.update(part)
                     # the whole read is chunk data for large chunks: pass it on without a copy
                     out = piece if take == size else piece[pos : pos + take]
@@ -308,18 +277,16 @@ class AwsChunkedDecoder:
         """End-of-body checks, in order: length, declared trailers, trailer signature, checksums."""
         if remaining:
             raise IncompleteBody("body is shorter than X-Amz-Decoded-Content-Length")
-        if self._declared and set(self._declared) != set(self.trailers):
+        if set(self._declared) != set(self.trailers):
             raise _framing("trailers do not match x-amz-trailer")
         if self._signed and self._trailer_mode:
             self._check_trailer_signature()
-        for name, value in self.trailers.items():
-            hasher = self._hashers.get(name)
-            if hasher is None:
-                if name.startswith("x-amz-checksum-"):
-                    self.unverified_checksums[name] = value
-            elif base64.b64encode(hasher.digest()).decode() != value:
-                algorithm = name.removeprefix("x-amz-checksum-").upper()
-                raise BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
+        if self._checksum is not None and self._hasher is not None:
+            announced = None
+            if self._trailer_checksum is not None:
+                name = self._declared[0]
+                announced = decode_value(name, self._trailer_checksum.algorithm, self.trailers[name])
+            self._checksum.check(self._hasher.digest(), announced)
 
     def _check_trailer_signature(self) -> None:
         if self._trailer_signature is None:
@@ -338,21 +305,43 @@ class AwsChunkedDecoder:
             raise SignatureDoesNotMatch("trailer signature does not match")
 
 
-async def verify_payload_sha256(body: AsyncIterable[bytes], expected_hex: str) -> AsyncIterator[bytes]:
-    """Pass a plain body through while hashing it; raise ``XAmzContentSHA256Mismatch`` on a mismatch.
+def verify_payload_sha256(body: AsyncIterable[bytes], expected_hex: str) -> AsyncIterator[bytes]:
+    """:func:`verify_body` for a signed SHA-256 payload alone."""
+    return verify_body(body, expected_hex, None)
 
-    Each read is yielded one read late, so the final bytes only leave after the hash matched and an
-    upstream request with a fixed Content-Length cannot complete with a forged body (SIGV4-5).
+
+async def verify_body(
+    body: AsyncIterable[bytes], payload_sha256_hex: str | None, checksum: ExpectedChecksum | None
+) -> AsyncIterator[bytes]:
+    """Pass a plain body through while hashing it; raise on a mismatch before the last read leaves.
+
+    ``payload_sha256_hex`` is a signed ``x-amz-content-sha256`` (``XAmzContentSHA256Mismatch``),
+    ``checksum`` an ``x-amz-checksum-*`` header (``BadDigest``). Each read is yielded one read
+    late, so the final bytes only leave after both matched and an upstream request with a fixed
+    Content-Length cannot complete with a forged or corrupted body (SIGV4-5).
     """
-    expected = expected_hex.lower()
-    digest = hashlib.sha256()
+    payload_digest = hashlib.sha256() if payload_sha256_hex else None
+    # x-amz-checksum-sha256 over the same bytes is the same digest: compute it once
+    shared = checksum is not None and payload_digest is not None and checksum.algorithm == "sha256"
+    hasher = checksum.new() if checksum is not None and not shared else None
     pending: bytes | None = None
     async for piece in body:
-        digest.update(piece)
+        if payload_digest is not None:
+            payload_digest.update(piece)
+        if hasher is not None:
+            hasher.update(piece)
         if pending:
             yield pending
         pending = piece
-    if not hmac.compare_digest(digest.hexdigest(), expected):
+    if (
+        payload_digest is not None
+        and payload_sha256_hex is not None
+        and not hmac.compare_digest(payload_digest.hexdigest(), payload_sha256_hex.lower())
+    ):
         raise XAmzContentSHA256Mismatch()
+    if checksum is not None:
+        source = hasher if hasher is not None else payload_digest
+        assert source is not None  # one of the two exists whenever a checksum was announced
+        checksum.check(source.digest())
     if pending:
         yield pending

@@ -20,7 +20,11 @@ Tenant decision (signed and presigned requests), checked before the operation it
   ``max-keys``, ``response-content-type``, ``x-id`` …) are ordinary parameters and pass.
 
 Anonymous decision (ANON-4): operations GetObject, HeadObject, HeadBucket, ListObjects only, and none
-of the ANON-4 blocked sub-resource keys.
+of the ANON-4 blocked sub-resource keys (plus ``versions``: version ids and delete markers are no
+more public than ``versionId``).
+
+Addressing (:func:`check_addressing`, before either decision): the proxy forwards the bucket and
+key it classified, so paths an upstream would normalise into something else are refused with 400.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes
 
-from .s3errors import AccessDenied, InvalidRequest, MissingAuthenticationToken
+from stowage.core.s3names import is_bucket_name
+
+from .s3errors import AccessDenied, InvalidBucketName, InvalidRequest, MissingAuthenticationToken
 
 __all__ = [
     "ANONYMOUS_BLOCKED_SUBRESOURCES",
@@ -40,10 +46,12 @@ __all__ = [
     "Classified",
     "CopySource",
     "audit_action",
+    "check_addressing",
     "check_anonymous",
     "check_tenant",
     "classify",
     "decode_path_part",
+    "key_addressing_problem",
     "parse_copy_source",
     "query_keys",
     "resolve_target",
@@ -104,7 +112,7 @@ ANONYMOUS_BLOCKED_SUBRESOURCES = frozenset(
         "acl", "policy", "versioning", "logging", "tagging", "cors", "lifecycle", "encryption",
         "replication", "notification", "analytics", "inventory", "metrics", "accelerate",
         "requestPayment", "website", "object-lock", "legal-hold", "retention", "uploads",
-        "uploadId", "delete", "restore", "select", "versionId", "torrent",
+        "uploadId", "delete", "restore", "select", "versionId", "versions", "torrent",
     }
 )  # fmt: skip
 
@@ -199,6 +207,49 @@ def classify(
             operation = name
             break
     return Classified(operation, bucket, key, virtual, keys)
+
+
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def check_addressing(request: Classified, raw_query: bytes) -> None:
+    """Raise 400 unless the upstream will address exactly what was classified.
+
+    The outbound URL is rebuilt from ``bucket`` and ``key`` (never the raw path), but upstreams
+    normalise paths: an empty segment after the bucket (``/b//`` ⇒ key ``/``) or a ``.``/``..``
+    segment (``/b/./``, ``/b/x/../..``) would turn an object request into a bucket or service
+    request, or reach another bucket. Those keys, bucket names S3 cannot have (``/b%2Fx``) and a
+    key without a bucket (``//k``) are refused. So are repeated query parameter names: the outbound
+    query is re-serialised sorted, which would reorder them, and upstreams disagree on which wins.
+    """
+    bucket, key = request.bucket, request.key
+    if not bucket:
+        if key:
+            raise InvalidRequest("an object key needs a bucket (empty bucket segment in the path)")
+    elif not is_bucket_name(bucket):
+        raise InvalidBucketName(bucket=None)
+    problem = key_addressing_problem(key)
+    if problem:
+        raise InvalidRequest(problem, bucket=bucket)
+    if raw_query and len(request.query) != raw_query.count(b"&") + 1 - _empty_pieces(raw_query):
+        raise InvalidRequest("a query parameter is repeated", bucket=bucket or None)
+
+
+def key_addressing_problem(key: str) -> str:
+    """Why the upstream could read ``/<bucket>/<key>`` as another path, or ``""``."""
+    if key and (key[0] == "/" or ("." in key and not _DOT_SEGMENTS.isdisjoint(key.split("/")))):
+        return (
+            "object keys that begin with '/' or contain '.' or '..' segments are not supported: "
+            "the upstream would read them as a different path"
+        )
+    return ""
+
+
+def _empty_pieces(raw_query: bytes) -> int:
+    """How many ``&``-separated pieces of ``raw_query`` are empty (``a=1&&b`` has one)."""
+    if b"&&" not in raw_query and raw_query[:1] != b"&" and raw_query[-1:] != b"&":
+        return 0
+    return sum(1 for piece in raw_query.split(b"&") if not piece)
 
 
 def check_tenant(request: Classified) -> None:

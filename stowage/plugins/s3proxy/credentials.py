@@ -5,6 +5,12 @@ memory. It is rebuilt after every credential mutation through the API (``reload(
 before the response is sent, so revocation is immediate) and every 30 s (``run_periodic()``);
 after each rebuild ``on_reload`` runs (the proxy passes its ``SigningKeyCache.clear``). Expiry is
 re-checked on each ``get()`` against ``runtime.clock``.
+
+A credential acts with its owner's rights (D9): each rebuild reads the owners' accounts too, so a
+credential of a disabled owner is left out (``InvalidAccessKeyId``) and one of a ``readonly``
+owner is cached ``read_only``. User changes rebuild the cache before their response
+(``stowage.core.credentials.owner_rights_changed``), so no request pays a database query for it.
+An owner id with no local account (an identity from another source) leaves the credential as is.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from stowage.core.accounts import User, UserFilter, users
 from stowage.core.credentials import VirtualCredential
 from stowage.core.errors import SecretKeyError
 from stowage.hooks import hookimpl
@@ -123,16 +130,29 @@ class StoreCredentialCache:
         """Rebuild from the store, then call ``on_reload`` (flushes derived signing keys)."""
         async with self._lock:
             rows = await credential_repository(self._runtime).list()
+            owners = await self._owners(rows)
             now = self.now()
             entries: dict[str, VirtualCredential] = {}
             for row in rows:
-                cred = self._unseal(row, now)
+                owner = owners.get(row.user_id) if row.user_id else None
+                if owner is not None and not owner.enabled:
+                    continue  # suspended with its owner; re-enabling the owner restores it
+                cred = self._unseal(row, now, read_only=owner is not None and owner.role == "readonly")
                 if cred is not None:
                     entries[cred.access_key] = cred
             self._entries = entries
         self._on_reload()
 
-    def _unseal(self, row: StoredCredential, now: datetime) -> VirtualCredential | None:
+    async def _owners(self, rows: Sequence[StoredCredential]) -> dict[str, User]:
+        """The local accounts that own any of ``rows``, by id."""
+        if not any(row.user_id for row in rows) or getattr(self._runtime.store, "users", None) is None:
+            return {}
+        everyone = await users(self._runtime).list(UserFilter(limit=2**31))
+        return {user.id: user for user in everyone}
+
+    def _unseal(
+        self, row: StoredCredential, now: datetime, *, read_only: bool = False
+    ) -> VirtualCredential | None:
         if not row.enabled or (row.expires_at is not None and row.expires_at <= now):
             return None
         if row.defect:
@@ -157,6 +177,7 @@ class StoreCredentialCache:
             description=row.description,
             enabled=row.enabled,
             expires_at=row.expires_at,
+            read_only=read_only,
         )
 
     async def run_periodic(self) -> None:

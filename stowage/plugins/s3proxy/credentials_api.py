@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response, has_request_context, jsonify, request
 
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
+from stowage.core.config import parse_listen
 from stowage.core.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.s3names import is_bucket_name
 from stowage.core.timefmt import parse_rfc3339, to_rfc3339
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.s3proxy.credentials import credential_repository
@@ -57,11 +59,39 @@ def _now(runtime: Runtime) -> datetime:
 # --- DTO ---------------------------------------------------------------------------------------
 
 
+# The packaged default of operator.proxy_url (a Kubernetes service name): only a value an operator
+# set is an address tenants can use; the default would send every non-Kubernetes install astray.
+_OPERATOR_DEFAULT_PROXY_URL = "http://stowage-proxy.stowage-system.svc.cluster.local:8080"
+_ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
+
+
 def _endpoint(runtime: Runtime) -> str:
+    """Where tenants reach the proxy: ``https://<s3_proxy.public_hostname>``, else
+    ``s3_proxy.endpoint_url``, else an operator-set ``operator.proxy_url``, else the proxy listener."""
     proxy = runtime.settings.s3_proxy
     if proxy.public_hostname:
         return f"https://{proxy.public_hostname}"
-    return (proxy.endpoint_url or runtime.settings.operator_proxy_url).rstrip("/")
+    if proxy.endpoint_url:
+        return proxy.endpoint_url.rstrip("/")
+    operator_url = runtime.settings.operator_proxy_url.rstrip("/")
+    if operator_url and operator_url != _OPERATOR_DEFAULT_PROXY_URL:
+        return operator_url
+    return _listener_url(runtime)
+
+
+def _listener_url(runtime: Runtime) -> str:
+    """``http://host:port`` of ``s3_proxy.listen`` (the bound port when it was 0); a wildcard host
+    becomes the host name this API request came to, which reaches the same machine."""
+    address = parse_listen(runtime.settings.s3_proxy.listen, "s3_proxy.listen")
+    port = address.port
+    for listener in runtime.services.get("listeners", ()):
+        if listener.name == "s3_proxy" and listener.port:
+            port = listener.port
+    host = address.host
+    if host in _ANY_ADDRESS:
+        asked = urlsplit("//" + request.host).hostname if has_request_context() else None
+        host = asked or "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def _bucket_url(base: str, bucket: str, path_style: bool) -> str:
@@ -109,6 +139,11 @@ def _buckets(value: Any) -> list[str]:
     names = list(dict.fromkeys(b.strip() for b in value))
     if not names:
         raise _invalid("at least one bucket is required")
+    for name in names:
+        # Scopes compare exactly, so a name no request can carry would be a dead (or, on an
+        # upstream with unusual names, surprising) scope.
+        if not is_bucket_name(name):
+            raise _invalid(f"{name!r} is not a valid S3 bucket name")
     return names
 
 
@@ -184,6 +219,8 @@ async def _create(owner: str | None) -> tuple[Response, int]:
     description = _text(body, "description") or ""
     expires_text = _text(body, "expires_at")
     expires_at = _expiry(expires_text) if expires_text else None
+    if expires_at is not None and expires_at <= _now(runtime):
+        raise _invalid("expires_at must be in the future")  # a born-dead key is a mistake
     _check_backend(runtime, backend_id)
     secret = new_secret_key()
     row = await _insert(

@@ -2,21 +2,28 @@
 
 :class:`UpstreamSigner` (one per backend) builds a path-style URL under the endpoint's base path,
 filters the tenant's headers and signs the result with the backend's admin key (SigV4 header auth,
-service ``s3``, ``x-amz-content-sha256: UNSIGNED-PAYLOAD``). Header decisions beyond PROXY-14's list:
+service ``s3``, ``x-amz-content-sha256: UNSIGNED-PAYLOAD``).
 
-* passed: ``x-amz-checksum-*`` (the upstream verifies what we cannot, e.g. crc32c, and GetObject's
-  ``x-amz-checksum-mode``) and ``x-amz-copy-source-if-*`` (conditional copies must stay conditional);
-* dropped: ``Host``/``Content-Length`` (set here), ``Expect`` (the body is already in hand; an
-  upstream 100-continue round trip would only add latency) and ``x-amz-sdk-*``/``x-amz-trailer``
-  (the tenant's checksum/trailer negotiation ends at the proxy);
-* ``aws-chunked`` is removed from ``Content-Encoding`` when the proxy decoded the body.
+* Path: rebuilt from the classified bucket and decoded key, each segment encoded with the
+  unreserved set, never the raw path, so the upstream addresses what the proxy classified.
+* Query: the canonical form of the parsed parameters (the same bytes the outbound signature
+  covers), minus presign parameters. A raw ``;`` becomes ``%3B``, so an upstream that also splits
+  on ``;`` cannot find a sub-resource (``?x=1;acl``) the classifier did not see.
+* ``x-amz-*`` headers: those in :data:`amzheaders.FORWARDABLE` and ``x-amz-meta-*`` are passed
+  and signed (strict upstreams such as ``rclone serve s3`` reject unsigned ones); which of them an
+  operation may carry is checked before (``amzheaders.check_amz_headers``), so nothing here is
+  dropped that a client asked for except :data:`amzheaders.CONSUMED` (authentication, framing).
+* Other headers pass, except ``Host``/``Content-Length`` (set here), hop-by-hop headers and
+  ``Expect`` (the body is already in hand; an upstream 100-continue round trip would only add
+  latency); ``aws-chunked`` is removed from ``Content-Encoding`` when the proxy decoded the body.
 
-Every forwarded ``x-amz-*`` header is signed (strict upstreams such as ``rclone serve s3`` reject
-unsigned ones), and so are ``host`` and ``content-md5``. Header values are decoded as UTF-8 (latin-1
-when not valid UTF-8) because aiohttp encodes header text as UTF-8; signing hashes the same text.
+``host`` and ``content-md5`` are signed too. Header values are decoded as UTF-8 (latin-1 when not
+valid UTF-8) because aiohttp encodes header text as UTF-8; signing hashes the same text.
 
-The URL's key segments may be ``.``/``..``; pass it to aiohttp as ``yarl.URL(url, encoded=True)``
-so nothing normalises the path (which would change the object addressed and break the signature).
+Responses relay only an allow-list of S3 response headers (:func:`filter_response_headers`).
+
+The URL's key segments are never ``.``/``..`` (``classify.check_addressing``); it still goes to
+aiohttp as ``yarl.URL(url, encoded=True)`` so nothing re-encodes the path or the query.
 """
 
 from __future__ import annotations
@@ -28,14 +35,14 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import quote_from_bytes, unquote, urlsplit
 
+from .amzheaders import FORWARDABLE, META_PREFIX
 from .sigv4 import UNSIGNED_PAYLOAD, canonical_query_string, derive_signing_key
 
 __all__ = [
     "DROPPED_REQUEST_HEADERS",
-    "DROPPED_RESPONSE_HEADERS",
-    "FORWARDED_AMZ_HEADERS",
-    "FORWARDED_AMZ_PREFIXES",
     "PRESIGN_PARAMS",
+    "RELAYED_RESPONSE_HEADERS",
+    "RELAYED_RESPONSE_PREFIXES",
     "OutboundRequest",
     "UpstreamSigner",
     "effective_status",
@@ -52,16 +59,6 @@ DROPPED_REQUEST_HEADERS = frozenset(
         b"host", b"content-length", b"expect",
     }
 )  # fmt: skip
-FORWARDED_AMZ_HEADERS = frozenset(
-    {
-        b"x-amz-acl", b"x-amz-copy-source", b"x-amz-copy-source-range", b"x-amz-metadata-directive",
-        b"x-amz-storage-class", b"x-amz-tagging", b"x-amz-server-side-encryption", b"x-amz-mfa",
-        b"x-amz-grant-full-control", b"x-amz-grant-read", b"x-amz-grant-write",
-        b"x-amz-grant-read-acp", b"x-amz-grant-write-acp", b"x-amz-website-redirect-location",
-        b"x-amz-request-payer",
-    }
-)  # fmt: skip
-FORWARDED_AMZ_PREFIXES = (b"x-amz-meta-", b"x-amz-checksum-", b"x-amz-copy-source-if-")
 PRESIGN_PARAMS = frozenset(
     {
         "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
@@ -70,18 +67,24 @@ PRESIGN_PARAMS = frozenset(
 )  # fmt: skip
 """Lower-cased; matched case-insensitively so no spelling of a presign parameter reaches upstream."""
 
-# Hop-by-hop headers, Server (PROXY-17), the upstream's request id (the proxy sends its own,
-# PROXY-2), Date (the ASGI server adds one; two Date headers confuse clients) and the upstream's
-# CORS headers (CORS is Stowage's per-bucket rules, CORS-3; e.g. rclone's blanket "*" would
-# otherwise let every origin read through the proxy).
-DROPPED_RESPONSE_HEADERS = frozenset(
+# What S3 answers with (the S3 API reference's response headers): everything else an upstream
+# adds — Set-Cookie, Location outside redirects, CSP, CORS headers (CORS is Stowage's per-bucket
+# rules), Server, Date (the ASGI server adds its own), its request id (the proxy sends its own),
+# hop-by-hop headers — stays behind.
+RELAYED_RESPONSE_HEADERS = frozenset(
     {
-        b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
-        b"trailer", b"transfer-encoding", b"upgrade", b"server", b"x-amz-request-id", b"date",
-        b"access-control-allow-origin", b"access-control-allow-credentials",
-        b"access-control-allow-methods", b"access-control-allow-headers",
-        b"access-control-expose-headers", b"access-control-max-age",
+        b"accept-ranges", b"cache-control", b"content-disposition", b"content-encoding",
+        b"content-language", b"content-length", b"content-md5", b"content-range", b"content-type",
+        b"etag", b"expires", b"last-modified", b"retry-after", b"x-amz-abort-date",
+        b"x-amz-abort-rule-id", b"x-amz-bucket-region", b"x-amz-copy-source-version-id",
+        b"x-amz-delete-marker", b"x-amz-expiration", b"x-amz-missing-meta", b"x-amz-mp-parts-count",
+        b"x-amz-request-charged", b"x-amz-restore", b"x-amz-replication-status",
+        b"x-amz-storage-class", b"x-amz-tagging-count", b"x-amz-version-id",
+        b"x-amz-website-redirect-location", b"x-amz-access-point-alias",
     }
+)  # fmt: skip
+RELAYED_RESPONSE_PREFIXES = (
+    b"x-amz-meta-", b"x-amz-checksum-", b"x-amz-server-side-encryption", b"x-amz-object-lock-",
 )  # fmt: skip
 _SIGNED_PLAIN_HEADERS = frozenset({"content-md5"})
 
@@ -128,11 +131,9 @@ def _without_aws_chunked(value: bytes) -> bytes:
 
 
 def _forwarded(name: bytes) -> bool:
-    if name in DROPPED_REQUEST_HEADERS:
-        return False
     if name.startswith(b"x-amz-"):
-        return name in FORWARDED_AMZ_HEADERS or name.startswith(FORWARDED_AMZ_PREFIXES)
-    return True
+        return name in FORWARDABLE or name.startswith(META_PREFIX)
+    return name not in DROPPED_REQUEST_HEADERS
 
 
 class UpstreamSigner:
@@ -188,12 +189,13 @@ class UpstreamSigner:
     ) -> OutboundRequest:
         """The signed upstream request for ``method /bucket/key?query`` with the tenant's ``headers``.
 
-        ``key`` is the decoded key; ``raw_query`` the inbound query string as received;
+        ``key`` is the decoded key; ``raw_query`` the inbound query string as received (sent on in
+        canonical form);
         ``decoded_body`` strips ``aws-chunked`` from Content-Encoding; ``content_length`` is sent
         when given (the decoded length for aws-chunked bodies).
         """
         path = self._base + encode_object_path(bucket, key)
-        query = strip_presign_params(raw_query)
+        query = canonical_query_string(strip_presign_params(raw_query))
         amz_date = self._amz_date(int(time.time() if now is None else now))
         out: list[tuple[str, str]] = [
             ("host", self._host),
@@ -235,7 +237,7 @@ class UpstreamSigner:
             (
                 method.upper(),
                 path,
-                canonical_query_string(query).decode("ascii"),
+                query.decode("ascii"),
                 canonical_headers,
                 signed_names,
                 UNSIGNED_PAYLOAD,
@@ -274,20 +276,21 @@ def effective_status(headers: Iterable[tuple[bytes, bytes]], status: int) -> int
 
 
 def filter_response_headers(headers: Iterable[tuple[bytes, bytes]], status: int) -> list[tuple[bytes, bytes]]:
-    """Upstream response headers fit for the client (PROXY-17).
+    """Upstream response headers fit for the client (PROXY-17): the S3 allow-list only.
 
-    Drops hop-by-hop headers, those the Connection header names, Server, Date and the upstream
-    request id. On 206 it also drops ``x-amz-checksum-*``: those describe the whole object, and SDKs
-    that validate them fail on a range (rclone, for one, sends them).
+    ``Location`` passes on 3xx redirects only. On 206 ``x-amz-checksum-*`` is dropped: those
+    describe the whole object, and SDKs that validate them fail on a range (rclone sends them).
     """
-    pairs = [(name.lower(), value) for name, value in headers]
-    dropped = DROPPED_RESPONSE_HEADERS
-    for name, value in pairs:
-        if name == b"connection":
-            dropped = dropped | {token.strip().lower() for token in value.split(b",")}
     partial = status == 206
-    return [
-        (name, value)
-        for name, value in pairs
-        if name not in dropped and not (partial and name.startswith(b"x-amz-checksum-"))
-    ]
+    redirect = 300 <= status < 400
+    out = []
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name in RELAYED_RESPONSE_HEADERS:
+            out.append((name, value))
+        elif name.startswith(RELAYED_RESPONSE_PREFIXES):
+            if not (partial and name.startswith(b"x-amz-checksum-")):
+                out.append((name, value))
+        elif redirect and name == b"location":
+            out.append((name, value))
+    return out

@@ -23,7 +23,8 @@ from yarl import URL
 
 from stowage.core.backends import backend_registry
 from stowage.core.quotas import QuotaExceededError, quota_service
-from stowage.plugins.s3proxy.forward import new_session
+from stowage.plugins.s3proxy.amzheaders import check_amz_headers
+from stowage.plugins.s3proxy.classify import key_addressing_problem
 from stowage.plugins.s3proxy.outbound import filter_response_headers
 from stowage.plugins.s3proxy.postform import PostForm
 from stowage.plugins.s3proxy.postpolicy import parse_policy
@@ -35,11 +36,13 @@ from stowage.plugins.s3proxy.s3errors import (
     EntityTooSmall,
     InternalError,
     InvalidAccessKeyId,
+    InvalidRequest,
     MalformedPOSTRequest,
     QuotaExceeded,
     S3Error,
     SlowDown,
 )
+from stowage.plugins.s3proxy.sigv2 import SigV2Disabled, verify_post_policy_v2
 from stowage.plugins.s3proxy.sigv4 import parse_post_policy_auth, verify_post_policy
 
 if TYPE_CHECKING:
@@ -78,26 +81,40 @@ async def post_object_handler(app: ProxyApp, req: ProxyRequest, receive: Receive
 
 
 async def _authenticate(app: ProxyApp, req: ProxyRequest, fields: dict[str, str]) -> VirtualCredential:
+    # SigV2 forms (boto3's default generate_presigned_post) name the key in AWSAccessKeyId
+    sigv2 = "awsaccesskeyid" in fields and "x-amz-credential" not in fields
     try:
-        parsed = parse_post_policy_auth(
-            fields.get("x-amz-algorithm", ""),
-            fields.get("x-amz-credential", ""),
-            fields.get("x-amz-date", ""),
-            fields.get("x-amz-signature", ""),
-        )
-        req.access_key = parsed.access_key_id
-        credential = app.credentials.get(parsed.access_key_id) or await app.runtime.call_first(
-            "stowage_credential_lookup", access_key_id=parsed.access_key_id, runtime=app.runtime
+        if sigv2:
+            if not app.sigv2:
+                raise SigV2Disabled()
+            access_key = fields["awsaccesskeyid"]
+            req.auth_mode = "post-policy-v2"
+        else:
+            parsed = parse_post_policy_auth(
+                fields.get("x-amz-algorithm", ""),
+                fields.get("x-amz-credential", ""),
+                fields.get("x-amz-date", ""),
+                fields.get("x-amz-signature", ""),
+            )
+            access_key = parsed.access_key_id
+        req.access_key = access_key
+        credential = app.credentials.get(access_key) or await app.runtime.call_first(
+            "stowage_credential_lookup", access_key_id=access_key, runtime=app.runtime
         )
         if credential is None or not credential.usable(datetime.fromtimestamp(app.runtime.clock(), UTC)):
             raise InvalidAccessKeyId()
-        verify_post_policy(
-            parsed,
-            credential.secret_key,
-            fields.get("policy", ""),
-            now=app.runtime.clock(),
-            cache=app.signing_keys,
-        )
+        if sigv2:
+            verify_post_policy_v2(
+                credential.secret_key, fields.get("policy", ""), fields.get("signature", "")
+            )
+        else:
+            verify_post_policy(
+                parsed,
+                credential.secret_key,
+                fields.get("policy", ""),
+                now=app.runtime.clock(),
+                cache=app.signing_keys,
+            )
     except AuthError as error:
         app.metrics.auth_failure(error.result)
         raise
@@ -119,6 +136,9 @@ async def _handle(app: ProxyApp, req: ProxyRequest, form: PostForm, send: Send) 
     if not key:
         raise MalformedPOSTRequest("form has no key field", result="no-key")
     key = key.replace("${filename}", form.filename)
+    problem = key_addressing_problem(key)
+    if problem:
+        raise InvalidRequest(problem, bucket=bucket)
     redirect = fields.get("success_action_redirect", "")
     if redirect and (urlsplit(redirect).scheme not in ("http", "https") or not urlsplit(redirect).netloc):
         raise MalformedPOSTRequest("success_action_redirect must be an http(s) URL", result="bad-redirect")
@@ -140,6 +160,7 @@ async def _handle(app: ProxyApp, req: ProxyRequest, form: PostForm, send: Send) 
             raise EntityTooSmall(f"file is {size} bytes; the policy minimum is {policy.min_size}")
         await form.drain()
         headers = _upstream_headers(fields)
+        check_amz_headers("PutObject", headers, bucket)
         status, etag, version, upstream = await _put(
             app, req, credential.backend_id, key, headers, spool, size
         )
@@ -192,10 +213,8 @@ async def _put(
         raise InternalError(
             "could not build the upstream request", status=500, result="build-error"
         ) from None
-    if app.forwarder.session is None:
-        app.forwarder.session = new_session()
     try:
-        async with app.forwarder.session.put(
+        async with app.forwarder.open_session().put(
             URL(outbound.url, encoded=True),
             headers=outbound.headers,
             data=_file_body(spool),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from stowage.plugins.s3proxy.s3errors import xml_text
+from stowage.plugins.s3proxy.s3errors import with_request_id, xml_text
 
 if TYPE_CHECKING:
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Send
@@ -29,6 +29,7 @@ async def relay_error(
     kept = [(n, v) for n, v in headers if n not in (b"content-length", b"content-type")]
     req.result = "upstream-error" if status >= 500 else "ok"
     content_type = dict(headers).get(b"content-type", b"application/xml")
+    body = with_request_id(body, req.request_id)
     await _send(app, req, status, body, send, [(b"content-type", content_type), *kept])
 
 
@@ -85,7 +86,9 @@ async def _send(
         *app.extra_headers(req),
     ]
     req.status = status
-    await send({"type": "http.response.start", "status": status, "headers": out})
     req.bytes_out += len(body)
     app.complete(req)
+    if app.audit_sync:
+        await app.audit_committed()
+    await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -15,8 +15,10 @@ Hierarchy::
      │    └── AuthAccessDenied (+AccessDenied) 403  AccessDenied                auth-error | expired
      ├── AccessDenied                          403  AccessDenied                scope-violation, …
      ├── InvalidRequest                        400  InvalidRequest              bad-request
+     ├── InvalidBucketName                     400  InvalidBucketName           bad-request
      ├── IncompleteBody                        400  IncompleteBody              bad-request
      ├── BadDigest                             400  BadDigest                   bad-request
+     ├── InvalidDigest                         400  InvalidDigest               bad-request
      ├── XAmzContentSHA256Mismatch             400  XAmzContentSHA256Mismatch   bad-request
      ├── MalformedPOSTRequest                  400  MalformedPOSTRequest        bad-form
      ├── EntityTooSmall                        400  EntityTooSmall              file-too-small
@@ -24,6 +26,10 @@ Hierarchy::
      │    └── QuotaExceeded                    507  EntityTooLarge              quota-exceeded
      ├── MissingContentLength                  411  MissingContentLength        bad-request
      ├── S3NotImplemented                      501  NotImplemented              bad-request
+     ├── NoSuchBucket                          404  NoSuchBucket                ok
+     ├── NoSuchKey                             404  NoSuchKey                   ok
+     ├── NoSuchCORSConfiguration               404  NoSuchCORSConfiguration     ok
+     ├── BucketAlreadyOwnedByYou               409  BucketAlreadyOwnedByYou     ok
      ├── SlowDown                              503  SlowDown (+Retry-After: 1)  rate-limited
      └── InternalError                         502  InternalError               upstream-error
 """
@@ -135,6 +141,13 @@ class InvalidRequest(S3Error):
     result = "bad-request"
 
 
+class InvalidBucketName(S3Error):
+    status = 400
+    code = "InvalidBucketName"
+    default_message = "The specified bucket is not valid."
+    result = "bad-request"
+
+
 class IncompleteBody(S3Error):
     status = 400
     code = "IncompleteBody"
@@ -146,6 +159,13 @@ class BadDigest(S3Error):
     status = 400
     code = "BadDigest"
     default_message = "The checksum you specified did not match the calculated checksum."
+    result = "bad-request"
+
+
+class InvalidDigest(S3Error):
+    status = 400
+    code = "InvalidDigest"
+    default_message = "The Content-MD5 you specified is not valid."
     result = "bad-request"
 
 
@@ -203,6 +223,36 @@ class S3NotImplemented(S3Error):
     result = "bad-request"
 
 
+class NoSuchBucket(S3Error):
+    """404 answered by the proxy itself (synthesised answers); ``ok``: the request was served."""
+
+    status = 404
+    code = "NoSuchBucket"
+    default_message = "The specified bucket does not exist"
+    result = "ok"
+
+
+class NoSuchKey(S3Error):
+    status = 404
+    code = "NoSuchKey"
+    default_message = "The specified key does not exist."
+    result = "ok"
+
+
+class NoSuchCORSConfiguration(S3Error):
+    status = 404
+    code = "NoSuchCORSConfiguration"
+    default_message = "The CORS configuration does not exist"
+    result = "ok"
+
+
+class BucketAlreadyOwnedByYou(S3Error):
+    status = 409
+    code = "BucketAlreadyOwnedByYou"
+    default_message = "Your previous request to create the named bucket succeeded and you already own it."
+    result = "ok"
+
+
 class SlowDown(S3Error):
     status = 503
     code = "SlowDown"
@@ -238,6 +288,16 @@ def xml_text(value: str) -> str:
     if _PLAIN_XML.fullmatch(value):  # the common case: nothing to escape (translate is slow)
         return value
     return value.translate(_XML_TEXT)
+
+
+_REQUEST_ID_ELEMENT = re.compile(rb"<RequestId>[^<]*</RequestId>")
+
+
+def with_request_id(body: bytes, request_id: str) -> bytes:
+    """A relayed upstream error body with the proxy's ``<RequestId>`` in place of the upstream's,
+    so body and ``x-amz-request-id`` header agree (bodies without the element are unchanged)."""
+    own = b"<RequestId>" + request_id.encode("ascii", "replace") + b"</RequestId>"
+    return _REQUEST_ID_ELEMENT.sub(lambda _: own, body, count=1)
 
 
 def render_error(

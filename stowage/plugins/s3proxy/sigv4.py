@@ -242,7 +242,28 @@ def _parse_credential(value: str) -> tuple[str, str, str, str]:
     akid, date, region, service = parts[0], parts[1], parts[2], parts[3]
     if not akid or not region or not service or len(date) != 8 or not (date.isascii() and date.isdigit()):
         raise _fail("malformed credential scope")
+    if service != "s3":
+        # A signature for another service must not be usable here (AWS answers the same way).
+        raise SignatureDoesNotMatch("Credential should be scoped to correct service: 's3'.")
     return akid, date, region, service
+
+
+# AWS lets this one travel unsigned: header auth binds it anyway (it is the canonical request's
+# last line), and presigned URLs sign UNSIGNED-PAYLOAD whatever it says.
+_UNSIGNED_AMZ_ALLOWED = frozenset({b"x-amz-content-sha256"})
+
+
+def _check_amz_headers_signed(hmap: Mapping[bytes, bytes], signed_headers: tuple[str, ...]) -> None:
+    """AWS refuses ``x-amz-*`` headers that are not in SignedHeaders: without this check anyone
+    on the path (or a presigned URL's holder) could add e.g. ``x-amz-copy-source`` or
+    ``x-amz-tagging`` to a signed request and have the proxy forward it, re-signed, upstream."""
+    for header in hmap:
+        if (
+            header.startswith(b"x-amz-")
+            and header not in _UNSIGNED_AMZ_ALLOWED
+            and header.decode("latin-1") not in signed_headers
+        ):
+            raise _fail("There were headers present in the request which were not signed")
 
 
 def _parse_signed_headers(value: str) -> tuple[str, ...]:
@@ -317,6 +338,8 @@ def _parse_header_auth(
     amz_date, stamp = _request_time(hmap)
     if amz_date[:8] != date:
         raise _fail("credential date does not match the request date")
+    signed_headers = _parse_signed_headers(signed)
+    _check_amz_headers_signed(hmap, signed_headers)
     payload = hmap.get(b"x-amz-content-sha256")
     return ParsedAuth(
         mode="signed",
@@ -324,7 +347,7 @@ def _parse_header_auth(
         credential_date=date,
         region=region,
         service=service,
-        signed_headers=_parse_signed_headers(signed),
+        signed_headers=signed_headers,
         signature=_parse_signature(signature),
         amz_date=amz_date,
         timestamp=stamp,
@@ -373,11 +396,7 @@ def _parse_presigned(
     if amz_date[:8] != date:
         raise _fail("credential date does not match X-Amz-Date")
     signed_headers = _parse_signed_headers(params["X-Amz-SignedHeaders"])
-    # AWS refuses x-amz-* headers a presigned URL did not sign; without this a URL holder could
-    # add e.g. x-amz-acl or x-amz-tagging to a presigned PUT and have us forward it upstream.
-    for header in hmap:
-        if header.startswith(b"x-amz-") and header.decode("latin-1") not in signed_headers:
-            raise _fail("There were headers present in the request which were not signed")
+    _check_amz_headers_signed(hmap, signed_headers)
     payload = hmap.get(b"x-amz-content-sha256")
     return ParsedAuth(
         mode="presigned",

@@ -12,13 +12,15 @@ import functools
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import botocore
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.configprovider import ConstantProvider
 
-from stowage.core.driver import BackendSpec, ObjectInfo
+from stowage.core.driver import BackendSpec, DriverError, ObjectInfo
+from stowage.core.netpolicy import GuardedResolver, NetworkPolicy
 from stowage.plugins.s3v4.errors import upstream_errors
 
 __all__ = [
@@ -26,9 +28,11 @@ __all__ = [
     "BodyChunks",
     "client_config",
     "etag_text",
+    "guarded_resolver",
     "object_info",
     "open_client",
     "parse_content_range",
+    "refuse_denied_endpoint",
 ]
 
 #: How much one read of a streamed GET asks for (a read returns what has arrived, up to this).
@@ -47,8 +51,22 @@ def client_config(spec: BackendSpec) -> AioConfig:
         region_name=spec.signing_region,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        connector_args={"keepalive_timeout": 90},
+        connector_args={"keepalive_timeout": 90, "resolver": guarded_resolver(spec)},
     )
+
+
+def guarded_resolver(spec: BackendSpec) -> GuardedResolver:
+    """Resolves the endpoint's name and drops every address in ``spec.denied_networks``."""
+    return GuardedResolver(NetworkPolicy(spec.denied_networks))
+
+
+def refuse_denied_endpoint(spec: BackendSpec) -> None:
+    """``DriverError`` (code ``denied_network``) when the endpoint's host is a denied address
+    literal or metadata name: aiohttp never asks the resolver about address literals."""
+    host = urlsplit(spec.endpoint).hostname or ""
+    rule = NetworkPolicy(spec.denied_networks).denial_for_host(host)
+    if rule:
+        raise DriverError(f"refused to connect to {host}: {rule}", code="denied_network")
 
 
 @functools.cache
@@ -65,6 +83,7 @@ def _session() -> AioSession:
 async def open_client(spec: BackendSpec) -> tuple[Any, Any]:
     """Enter a new S3 client for ``spec``: ``(client, context)``; ``await context.__aexit__(...)``
     closes it. Must run inside the loop that will use it (aiohttp binds to it)."""
+    refuse_denied_endpoint(spec)
     context = _session().create_client(
         "s3",
         endpoint_url=spec.endpoint or None,

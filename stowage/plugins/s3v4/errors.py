@@ -22,6 +22,7 @@ from stowage.core.driver import (
     ObjectNotFound,
     PreconditionFailed,
 )
+from stowage.core.netpolicy import SETTING
 
 __all__ = ["from_code", "parse_error_xml", "translate", "upstream_errors"]
 
@@ -70,8 +71,33 @@ def translate(exc: BaseException, *, bucket_scope: bool = False) -> DriverError:
         )
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return DriverError("upstream timed out", code="timeout")
+    refused = _denied_network(exc)
+    if refused:
+        return DriverError(refused, code="denied_network")
     # Connection refused, DNS, TLS, resets, read timeouts: the backend is unreachable for now.
     return DriverError(f"upstream unreachable: {type(exc).__name__}: {exc}", code="unreachable")
+
+
+def _denied_network(exc: BaseException) -> str:
+    """The refusal of ``core.netpolicy.GuardedResolver`` somewhere in ``exc``'s chain, or "".
+
+    botocore and aiohttp each wrap the resolver's ``OSError``; its text names the rule."""
+    seen: list[BaseException] = [exc]
+    for current in seen:
+        if len(seen) > 8:
+            break
+        if isinstance(current, OSError) and SETTING in str(current):
+            return str(current)
+        nested = (
+            current.__cause__,
+            current.__context__,
+            getattr(current, "os_error", None),
+            getattr(current, "kwargs", {}).get("error")
+            if isinstance(getattr(current, "kwargs", None), dict)
+            else None,
+        )
+        seen.extend(e for e in nested if isinstance(e, BaseException) and e not in seen)
+    return ""
 
 
 @contextlib.contextmanager

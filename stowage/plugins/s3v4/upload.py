@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from stowage.core.driver import BackendSpec, DriverError
+from stowage.plugins.s3v4.client import guarded_resolver, refuse_denied_endpoint
 from stowage.plugins.s3v4.errors import from_code, parse_error_xml, upstream_errors
 
 __all__ = ["StreamingUploader", "counted"]
@@ -71,7 +72,10 @@ class StreamingUploader:
     def _http(self) -> aiohttp.ClientSession:
         # Created lazily so it binds to the loop that serves requests, not the one that built us.
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool, keepalive_timeout=90)
+            refuse_denied_endpoint(self._spec)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool, keepalive_timeout=90, resolver=guarded_resolver(self._spec)
+            )
             timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=30)
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
         return self._session

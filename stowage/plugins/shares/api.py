@@ -27,10 +27,12 @@ from stowage.plugins.shares.rules import key_problem
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
-__all__ = ["CODE_ATTEMPTS", "ShareInput", "new_code", "parse_create", "share_api"]
+__all__ = ["CODE_ATTEMPTS", "MAX_DOWNLOADS", "ShareInput", "new_code", "parse_create", "share_api"]
 
 share_api = Blueprint("shares_api", __name__)
 CODE_ATTEMPTS = 5
+MAX_DOWNLOADS = 1_000_000_000
+"""The largest download cap (SQLite stores it as a 64-bit integer; nobody needs more)."""
 
 
 def new_code() -> str:
@@ -86,8 +88,10 @@ def parse_create(body: dict[str, Any], now: datetime) -> ShareInput:
         if expires_at <= now:
             raise _invalid("expires_at must be in the future")
     limit = _either(body, "max_downloads", "download_limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise _invalid("max_downloads must be a whole number >= 0")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_DOWNLOADS
+    ):
+        raise _invalid(f"max_downloads must be a whole number from 0 to {MAX_DOWNLOADS}")
     disposition = body.get("disposition") or "attachment"
     if disposition not in {"attachment", "inline"}:
         raise _invalid("disposition must be attachment or inline")

@@ -1,9 +1,10 @@
 """The public gate every ``/s/<code>`` request passes: limit, resolve, check, audit (SHARE-5, RL-3).
 
 Order (SHARE-5): unknown code ⇒ 404 ``not_found``; revoked ⇒ 410 ``revoked``; expired ⇒ 410
-``expired``; cap reached ⇒ 410 ``exhausted``; password set and no valid unlock cookie ⇒ 401
-``password_required``. Every outcome is audited with ``detail.result`` (SHARE-10); the error code
-*is* the result name, so one table serves both.
+``expired``; cap reached ⇒ 410 ``exhausted``; creator's account disabled ⇒ 410 ``suspended`` (D9:
+a link never outlives its creator's rights; re-enabling the account restores it); password set
+and no valid unlock cookie ⇒ 401 ``password_required``. Every outcome is audited with
+``detail.result`` (SHARE-10); the error code *is* the result name, so one table serves both.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from quart import g
 
+from stowage.core.accounts import users
 from stowage.core.audit import audit_request
 from stowage.core.errors import ApiError, NotFound, RateLimited, Unauthorized
 from stowage.core.ratelimit import SlidingWindowLimiter
-from stowage.core.shares import Share
+from stowage.core.shares import STORE_SOURCE, Share
 from stowage.core.web import client_ip, current_runtime
 from stowage.plugins.shares.rules import valid_code
 from stowage.plugins.shares.unlock import is_unlocked
@@ -32,6 +34,7 @@ __all__ = [
     "ShareGone",
     "audit_access",
     "check_available",
+    "check_owner",
     "check_password",
     "now_utc",
     "open_share",
@@ -43,7 +46,16 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 GONE_MESSAGE = "this share link is no longer available"
 RESULTS = frozenset(
-    {"ok", "password_required", "password_mismatch", "expired", "revoked", "exhausted", "not_found"}
+    {
+        "ok",
+        "password_required",
+        "password_mismatch",
+        "expired",
+        "revoked",
+        "exhausted",
+        "suspended",
+        "not_found",
+    }
 )
 _LIMITER = "shares.limiter"
 
@@ -90,6 +102,16 @@ def check_available(runtime: Runtime, share: Share) -> None:
         raise ShareGone(code=reason)
 
 
+async def check_owner(runtime: Runtime, share: Share) -> None:
+    """410 ``suspended`` while the creator's local account is disabled (one indexed read; deleting
+    the account revokes its shares outright)."""
+    if share.source != STORE_SOURCE or getattr(runtime.store, "users", None) is None:
+        return
+    owner = await users(runtime).get(share.created_by)
+    if owner is not None and not owner.enabled:
+        raise ShareGone(code="suspended")
+
+
 def check_password(runtime: Runtime, share: Share) -> None:
     if share.has_password and not is_unlocked(runtime, share.code):
         raise Unauthorized("this share link is password protected", code="password_required")
@@ -99,6 +121,7 @@ async def open_share(runtime: Runtime, code: str, *, unlocked: bool = True) -> S
     """Resolve and check ``code`` in SHARE-5 order; ``unlocked=False`` skips the password check."""
     share = await resolve(runtime, code)
     check_available(runtime, share)
+    await check_owner(runtime, share)
     if unlocked:
         check_password(runtime, share)
     return share

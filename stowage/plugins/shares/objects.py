@@ -23,16 +23,16 @@ from stowage.core.driver import (
     StorageDriver,
 )
 from stowage.core.errors import ApiError, BackendFailure, NotFound
+from stowage.core.objectserving import OBJECT_CSP, object_headers
 from stowage.core.shares import STORE_SOURCE, Share, share_store
 from stowage.plugins.shares.gate import ShareGone, now_utc
-from stowage.plugins.shares.rules import content_disposition, is_active_type
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
 __all__ = ["RAW_CSP", "TEXT_PREVIEW_BYTES", "driver_for", "head", "read_prefix", "serve_raw"]
 
-RAW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+RAW_CSP = OBJECT_CSP
 TEXT_PREVIEW_BYTES = 64 * 1024
 
 
@@ -105,17 +105,8 @@ class _Stream:
 
 def _headers(share: Share, body: ObjectBody, inline: bool) -> dict[str, str]:
     info = body.info
-    active = is_active_type(info.content_type, share.key)
-    disposition = "inline" if (inline or share.disposition == "inline") and not active else "attachment"
-    headers = {
-        "Content-Type": info.content_type or "application/octet-stream",
-        "Content-Length": str(body.content_length),
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition(share.key, disposition),
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": RAW_CSP,
-    }
+    headers = object_headers(info.content_type, share.key, inline=inline or share.disposition == "inline")
+    headers.update({"Content-Length": str(body.content_length), "Accept-Ranges": "bytes"})
     if info.etag:
         headers["ETag"] = info.etag
     if body.content_range is not None:

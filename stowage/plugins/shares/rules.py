@@ -1,4 +1,5 @@
-"""Pure rules for shares: codes, active content types and preview kinds (SHARE-6, SHARE-8).
+"""Pure rules for shares: codes and preview kinds (SHARE-6). Which types are active (SHARE-8) is
+``stowage.core.objectserving``'s decision, re-exported here, shared with the object routes.
 
 Object-key validation (OBJ-16), download file names and the single ``Range`` form (OBJ-2) are the
 objects API's own rules, re-exported from ``stowage.core.s3names`` so shares and
@@ -10,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from stowage.core.objectserving import is_active_type
 from stowage.core.s3names import content_disposition, key_problem, parse_range, safe_filename
 
 __all__ = [
@@ -23,10 +25,6 @@ __all__ = [
 ]
 
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,128}")
-ACTIVE_TYPES = frozenset(
-    {"image/svg+xml", "text/html", "application/xhtml+xml", "application/xml", "text/xml"}
-)
-ACTIVE_EXTENSIONS = frozenset({".svg", ".html", ".htm", ".xhtml", ".xml"})
 _EXTENSION_KINDS = {
     "image": (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".bmp", ".ico", ".svg"),
     "video": (".mp4", ".webm", ".ogv", ".mov", ".m4v"),
@@ -48,11 +46,6 @@ def _base_type(content_type: str) -> str:
 
 def _extension(key: str) -> str:
     return posixpath.splitext(key.lower())[1]
-
-
-def is_active_type(content_type: str, key: str) -> bool:
-    """True for types a browser would run script in (SVG, HTML, XHTML, XML) — never inline (SHARE-8)."""
-    return _base_type(content_type) in ACTIVE_TYPES or _extension(key) in ACTIVE_EXTENSIONS
 
 
 def preview_kind(content_type: str, key: str) -> str:

@@ -11,6 +11,7 @@ How the parts combine:
 * ``runner`` — applies ``MigrationSet``s: refuses a database that is ahead, then runs each pending
   step and its record row in one transaction.
 * ``backup`` — the online snapshot behind ``stowage backup PATH``.
+* ``integrity`` — the ``PRAGMA quick_check`` every open runs and ``stowage db check``.
 * ``store`` — ``SqliteStore`` ties these together behind ``stowage.core.store.Store``.
 
 Per-area repositories (users, sessions, audit, shares, credentials, backends, …) belong in small
@@ -23,12 +24,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from stowage.core.cli import Command
 from stowage.core.store import MigrationSet
 from stowage.hooks import hookimpl
+from stowage.plugins.sqlite import integrity
 from stowage.plugins.sqlite.migrations import CORE_MIGRATIONS, CORE_SET
 from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["CORE_MIGRATIONS", "CORE_SET", "SqliteStore", "stowage_migrations", "stowage_store"]
+__all__ = [
+    "CORE_MIGRATIONS",
+    "CORE_SET",
+    "SqliteStore",
+    "stowage_cli_commands",
+    "stowage_migrations",
+    "stowage_store",
+]
 
 DRIVER = "sqlite"
 
@@ -45,3 +55,9 @@ def stowage_store(settings: Any) -> SqliteStore | None:
 def stowage_migrations() -> MigrationSet:
     """Contribute the core schema (plugin name ``core``, recorded in ``schema_migrations``)."""
     return CORE_SET
+
+
+@hookimpl
+def stowage_cli_commands() -> list[Command]:
+    """``stowage db check``."""
+    return [integrity.command()]

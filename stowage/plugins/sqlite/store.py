@@ -10,7 +10,7 @@ from typing import Any
 
 from stowage.core.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
 from stowage.plugins.sqlite import backup as _backup
-from stowage.plugins.sqlite import runner
+from stowage.plugins.sqlite import integrity, runner
 from stowage.plugins.sqlite.connection import READER_POOL_SIZE, SqliteDatabase, connect
 
 __all__ = ["SqliteStore"]
@@ -44,10 +44,18 @@ class SqliteStore:
         return self._db
 
     async def open(self) -> None:
-        """Open the writer (creating the file and switching it to WAL); readers open on demand."""
+        """Open the writer (creating the file and switching it to WAL); readers open on demand.
+
+        Refuses a damaged file (``PRAGMA quick_check``) with a ``StoreError`` naming it.
+        """
         if self._db is not None:
             return
         writer = await connect(self.path, reader=False)
+        try:
+            await integrity.quick_check(self.path, writer)
+        except BaseException:
+            await writer.close()
+            raise
         self._db = SqliteDatabase(self.path, writer, pool_size=self._readers)
 
     async def close(self) -> None:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from stowage.core.accounts import UNCHANGED, EmailTaken, LastAdmin, User, UserFilter, UsernameTaken
+from stowage.core.accounts import (
+    UNCHANGED,
+    EmailTaken,
+    LastAdmin,
+    User,
+    UserFilter,
+    UsernameTaken,
+    UserRemoval,
+)
 from stowage.core.ids import new_ulid
 from stowage.core.store import Row, Transaction
 from stowage.core.timefmt import format_ts, parse_ts
@@ -187,14 +195,25 @@ class SqliteUsers:
         )
         return changed > 0
 
-    async def delete(self, user_id: str) -> bool:
+    async def delete(self, user_id: str, *, now: datetime | None = None) -> UserRemoval | None:
+        # One transaction: the account, its credentials and its live share links go together,
+        # or (last admin) not at all.
+        revoked_at = format_ts(now or datetime.now(UTC))
         async with self._store.db.transaction() as tx:
             row = await tx.fetchone("SELECT role, enabled FROM users WHERE id = ?", (user_id,))
             if row is None:
-                return False
+                return None
             await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
             await _guard_last_admin(tx, row["role"] == "admin" and bool(row["enabled"]))
-        return True
+            keys = await tx.fetchall(
+                "DELETE FROM s3_credentials WHERE user_id = ? RETURNING access_key", (user_id,)
+            )
+            shares = await tx.fetchall(
+                "UPDATE shares SET revoked = 1, revoked_at = ? WHERE created_by = ? AND revoked = 0"
+                " RETURNING id",
+                (revoked_at, user_id),
+            )
+        return UserRemoval(credentials_deleted=tuple(sorted(r[0] for r in keys)), shares_revoked=len(shares))
 
 
 REPOSITORY = SqliteUsers

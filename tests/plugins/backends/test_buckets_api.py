@@ -53,3 +53,22 @@ async def test_bucket_rules_and_roles(api) -> None:
     assert status == 403
     status, body = await api.call("GET", "/api/backends/nope/buckets")
     assert status == 404 and body["error"]["message"] == "backend not found"
+
+
+async def test_deleting_a_non_empty_bucket_is_409_not_a_backend_failure(api, s3_bucket) -> None:
+    assert (await api.upload("main", s3_bucket, "keep.txt", b"k"))[0] == 201
+    status, body = await api.call("DELETE", f"/api/backends/main/buckets/{s3_bucket}")
+    assert status == 409
+    assert body["error"] == {
+        "code": "bucket_not_empty",
+        "message": "the bucket is not empty",
+        "detail": "BucketNotEmpty",
+    }
+
+
+async def test_creating_an_existing_bucket_is_409(api, s3_bucket) -> None:
+    status, body = await api.call(
+        "POST", "/api/backends/main/buckets", json={"name": s3_bucket, "region": ""}
+    )
+    assert status == 409 and body["error"]["code"] == "bucket_exists"
+    assert body["error"]["detail"] in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou")

@@ -4,6 +4,7 @@ direct upstream reads, hashing and metric look-ups."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import os
@@ -16,6 +17,14 @@ import aiohttp
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.httpchecksum import (
+    Crc32Checksum,
+    CrtCrc32cChecksum,
+    CrtCrc64NvmeChecksum,
+    CrtXxhash3Checksum,
+    CrtXxhash64Checksum,
+    CrtXxhash128Checksum,
+)
 
 from stowage.plugins.s3proxy.chunked import STREAMING_SIGNED
 
@@ -68,6 +77,36 @@ def pattern(size: int, seed: int = 7) -> bytes:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+CHECKSUM_ALGORITHMS = (
+    "crc32", "crc32c", "crc64nvme", "md5", "sha1", "sha256", "sha512", "xxhash64", "xxhash3", "xxhash128",
+)  # fmt: skip
+"""Every ``ChecksumAlgorithm`` in botocore's S3 model (lower-case, as in ``x-amz-checksum-<name>``)."""
+_BOTOCORE_CHECKSUMS = {
+    "crc32": Crc32Checksum,
+    "crc32c": CrtCrc32cChecksum,
+    "crc64nvme": CrtCrc64NvmeChecksum,
+    "xxhash64": CrtXxhash64Checksum,
+    "xxhash3": CrtXxhash3Checksum,
+    "xxhash128": CrtXxhash128Checksum,
+}
+
+
+def checksum_b64(algorithm: str, data: bytes) -> str:
+    """``x-amz-checksum-<algorithm>`` of ``data`` as botocore computes it (the independent oracle)."""
+    if algorithm in _BOTOCORE_CHECKSUMS:
+        checksum = _BOTOCORE_CHECKSUMS[algorithm]()
+        checksum.update(data)
+        digest: bytes = checksum.digest()
+    else:
+        digest = hashlib.new(algorithm, data).digest()
+    return base64.b64encode(digest).decode()
+
+
+def wrong_checksum_b64(algorithm: str, data: bytes) -> str:
+    """A well-formed value of the right size that is not ``data``'s checksum."""
+    return checksum_b64(algorithm, data + b"!")
 
 
 def file_sha256(path: Path) -> str:

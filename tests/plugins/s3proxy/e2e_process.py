@@ -81,9 +81,16 @@ def process_settings(directory: Path, upstream: Any) -> tuple[dict[str, Any], di
 
 
 @contextlib.asynccontextmanager
-async def served_stowage(directory: Path, upstream: Any, buckets: list[str]) -> AsyncIterator[ServedStowage]:
-    """``stowage serve`` in a child process until the block exits (SIGTERM, then SIGKILL)."""
+async def served_stowage(
+    directory: Path, upstream: Any, buckets: list[str], extra_settings: dict[str, Any] | None = None
+) -> AsyncIterator[ServedStowage]:
+    """``stowage serve`` in a child process until the block exits (SIGTERM, then SIGKILL).
+
+    ``extra_settings`` are merged over the defaults one section deep (e.g. ``{"audit": {...}}``).
+    """
     settings, env = process_settings(directory, upstream)
+    for section, values in (extra_settings or {}).items():
+        settings[section] = {**settings.get(section, {}), **values}
     root_key = secrets.token_hex(32)
     access_key, secret = await mint_offline(directory, settings, env, root_key, buckets)
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("STOWAGE_")}

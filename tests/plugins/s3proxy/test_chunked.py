@@ -15,6 +15,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha256Checksum
 
 from stowage.plugins.s3proxy import chunked, sigv4
+from stowage.plugins.s3proxy.checksums import ExpectedChecksum
 from stowage.plugins.s3proxy.chunked import (
     STREAMING_SIGNED,
     STREAMING_SIGNED_TRAILER,
@@ -29,7 +30,15 @@ from stowage.plugins.s3proxy.s3errors import (
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
 )
-from tests.plugins.s3proxy.e2e import StreamingSigner, encode_signed, encode_unsigned, signing_key
+from tests.plugins.s3proxy.e2e import (
+    CHECKSUM_ALGORITHMS,
+    StreamingSigner,
+    checksum_b64,
+    encode_signed,
+    encode_unsigned,
+    signing_key,
+    wrong_checksum_b64,
+)
 
 from .test_sigv4 import CREDS, SECRET, object_url, to_asgi
 
@@ -155,23 +164,24 @@ async def test_signed_payload_round_trip(size: int) -> None:
         assert await decode(make_decoder(auth, size), split(body, rng, max_piece)) == payload
 
 
-@pytest.mark.parametrize("algorithm", ["crc32", "sha1", "sha256", "sha512"])
+@pytest.mark.parametrize("algorithm", CHECKSUM_ALGORITHMS)
 async def test_signed_trailer_round_trip(algorithm: str) -> None:
     payload = payload_of(150_000, 3)
     name = f"x-amz-checksum-{algorithm}"
-    digest = (
-        zlib.crc32(payload).to_bytes(4, "big")
-        if algorithm == "crc32"
-        else hashlib.new(algorithm, payload).digest()
-    )
+    value = checksum_b64(algorithm, payload)
     auth = signed_request(STREAMING_SIGNED_TRAILER, payload, trailer=name)
-    body = encode_for(auth, payload, 8192 * 3, trailers={name: base64.b64encode(digest).decode()})
+    body = encode_for(auth, payload, 8192 * 3, trailers={name: value})
     rng = random.Random(11)
     for max_piece in (1 << 20, 10_000, 513):
         decoder = make_decoder(auth, len(payload), chunked.parse_trailer_names(name))
         assert await decode(decoder, split(body, rng, max_piece)) == payload
-        assert decoder.trailers == {name: base64.b64encode(digest).decode()}
-        assert decoder.unverified_checksums == {}
+        assert decoder.trailers == {name: value}
+    # the same trailer, correctly signed but for other bytes: refused before the last byte leaves
+    wrong = encode_for(auth, payload, 8192 * 3, trailers={name: wrong_checksum_b64(algorithm, payload)})
+    released, error = await decode_until_error(make_decoder(auth, len(payload), (name,)), wrong)
+    assert isinstance(error, BadDigest)
+    assert error.message == f"The {algorithm.upper()} you specified did not match the calculated checksum."
+    assert released == len(payload) - 1
 
 
 async def test_signed_trailer_byte_by_byte() -> None:
@@ -212,12 +222,59 @@ async def test_unsigned_trailer_sha256_and_no_trailer() -> None:
     assert await decode(AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 5000), whole(body)) == payload
 
 
-async def test_unverifiable_checksums_are_passed_through() -> None:
+@pytest.mark.parametrize("algorithm", CHECKSUM_ALGORITHMS)
+async def test_unsigned_trailer_every_algorithm(algorithm: str) -> None:
     payload = payload_of(2000)
-    body = encode_unsigned(payload, 512, {"x-amz-checksum-crc32c": "sOO8/Q=="})
-    decoder = AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 2000, declared_trailers=["x-amz-checksum-crc32c"])
+    name = f"x-amz-checksum-{algorithm}"
+    body = encode_unsigned(payload, 512, {name: checksum_b64(algorithm, payload)})
+    decoder = AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 2000, declared_trailers=[name])
+    assert await decode(decoder, split(body, random.Random(3), 333)) == payload
+    bad = encode_unsigned(payload, 512, {name: wrong_checksum_b64(algorithm, payload)})
+    decoder = AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 2000, declared_trailers=[name])
+    released, error = await decode_until_error(decoder, bad)
+    assert (type(error), released) == (BadDigest, 1999)
+
+
+async def test_header_checksum_on_an_aws_chunked_body() -> None:
+    payload = payload_of(3000)
+    body = encode_unsigned(payload, 1000, {})
+    good = ExpectedChecksum("crc32c", base64.b64decode(checksum_b64("crc32c", payload)))
+    decoder = AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 3000, checksum=good)
     assert await decode(decoder, whole(body)) == payload
-    assert decoder.unverified_checksums == {"x-amz-checksum-crc32c": "sOO8/Q=="}
+    bad = ExpectedChecksum("crc32c", base64.b64decode(wrong_checksum_b64("crc32c", payload)))
+    decoder = AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 3000, checksum=bad)
+    released, error = await decode_until_error(decoder, body)
+    assert (type(error), released) == (BadDigest, 2999)
+    with pytest.raises(InvalidRequest, match="single"):  # a header and a trailer: two checksums
+        AwsChunkedDecoder(
+            STREAMING_UNSIGNED_TRAILER, 3000, checksum=good, declared_trailers=["x-amz-checksum-crc32"]
+        )
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [["x-amz-checksum-crc16"], ["x-amz-meta-color"], ["x-amz-checksum-crc32", "x-amz-checksum-sha1"]],
+)
+def test_trailers_nothing_would_check_are_refused(declared: list[str]) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 10, declared_trailers=declared)
+    assert info.value.status == 400
+
+
+@pytest.mark.parametrize("value", ["", "not base64!", "AAAA", "AAAAAAAAAAA=", "AAAAAA==\x00"])
+async def test_malformed_trailer_value_is_invalid_request(value: str) -> None:
+    payload = b"0123456789"
+    body = encode_unsigned(payload, 5, {"x-amz-checksum-crc32": value})
+    decoder = AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 10, declared_trailers=["x-amz-checksum-crc32"])
+    released, error = await decode_until_error(decoder, body)
+    assert (type(error), released) == (InvalidRequest, 9)
+
+
+async def test_undeclared_trailer_is_refused() -> None:
+    payload = b"0123456789"
+    body = encode_unsigned(payload, 5, {"x-amz-checksum-crc32": checksum_b64("crc32", payload)})
+    _, error = await decode_until_error(AwsChunkedDecoder(STREAMING_UNSIGNED_TRAILER, 10), body)
+    assert isinstance(error, InvalidRequest)
 
 
 async def test_missing_final_empty_line_is_tolerated() -> None:

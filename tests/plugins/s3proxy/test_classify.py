@@ -5,8 +5,18 @@ from __future__ import annotations
 import pytest
 
 from stowage.plugins.s3proxy import classify
-from stowage.plugins.s3proxy.classify import check_anonymous, check_tenant, parse_copy_source
-from stowage.plugins.s3proxy.s3errors import AccessDenied, InvalidRequest, MissingAuthenticationToken
+from stowage.plugins.s3proxy.classify import (
+    check_addressing,
+    check_anonymous,
+    check_tenant,
+    parse_copy_source,
+)
+from stowage.plugins.s3proxy.s3errors import (
+    AccessDenied,
+    InvalidBucketName,
+    InvalidRequest,
+    MissingAuthenticationToken,
+)
 
 SUFFIXES = ("s3.example.com", "localhost")
 
@@ -254,3 +264,61 @@ def test_copy_source(header: str | bytes, expected: tuple[str, str, str | None])
 def test_copy_source_invalid(header: str) -> None:
     with pytest.raises(InvalidRequest):
         parse_copy_source(header)
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "query"),
+    [
+        ("proxy", b"/theta//", b""),  # DELETE /theta// would delete the bucket upstream
+        ("proxy", b"/newbucket//", b""),
+        ("proxy", b"/b/%2F", b""),
+        ("proxy", b"/b/%2Fetc", b""),
+        ("proxy", b"/b/./", b""),
+        ("proxy", b"/b/.", b""),
+        ("proxy", b"/b/..", b""),
+        ("proxy", b"/b/x/../../other/k", b""),
+        ("proxy", b"/b/x/%2E%2E/y", b""),
+        ("proxy", b"//k", b""),
+        ("proxy", b"/b%2Fk", b""),
+        ("proxy", b"/.", b""),
+        ("proxy", b"/b/k", b"prefix=a&prefix=b"),
+        ("proxy", b"/b", b"uploadId=1&uploadId=2"),
+        ("b.s3.test", b"//", b""),
+        ("b.s3.test", b"/./x", b""),
+    ],
+)
+def test_addressing_the_upstream_could_misread_is_refused(host: str, path: bytes, query: bytes) -> None:
+    request = classify.classify("DELETE", host, path, query, host_suffixes=("s3.test",))
+    with pytest.raises((InvalidRequest, InvalidBucketName)) as info:
+        check_addressing(request, query)
+    assert info.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        (b"/", b""),
+        (b"/b", b""),
+        (b"/b/", b""),
+        (b"/b/k", b"x=1;acl"),
+        (b"/b/a//b", b""),
+        (b"/b/dir/", b""),
+        (b"/b/..a/b..", b""),
+        (b"/b/.hidden/x.", b""),
+        (b"/Legacy_Bucket/k", b"list-type=2&&prefix=a&"),
+    ],
+)
+def test_addressing_accepted(path: bytes, query: bytes) -> None:
+    check_addressing(classify.classify("GET", "proxy", path, query), query)
+
+
+def test_semicolon_does_not_hide_a_subresource() -> None:
+    """The classifier and the outbound query agree: ';' separates nothing (it is sent as %3B)."""
+    request = classify.classify("GET", "proxy", b"/alpha", b"x=1;acl")
+    assert request.query == frozenset({"x"})
+    assert request.operation == "ListObjects"
+
+
+def test_anonymous_versions_listing_is_blocked() -> None:
+    with pytest.raises(AccessDenied):
+        check_anonymous(classify.classify("GET", "proxy", b"/b", b"versions"))

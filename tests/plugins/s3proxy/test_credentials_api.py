@@ -181,6 +181,16 @@ async def test_list_is_ordered_and_bucket_urls_follow_path_style(stowage_factory
     [
         ({"endpoint_url": "https://proxy.example.test/"}, {}, "https://proxy.example.test"),
         ({}, {"proxy_url": "http://op.example.test:8080"}, "http://op.example.test:8080"),
+        # nothing set: the proxy's listen address, never the packaged Kubernetes fallback
+        ({"listen": ":8090"}, {}, "http://127.0.0.1:8090"),
+        ({"listen": "127.0.0.5:9123"}, {}, "http://127.0.0.5:9123"),
+        ({"listen": "[::]:9000"}, {}, "http://127.0.0.1:9000"),
+        ({"listen": "[::1]:9001"}, {}, "http://[::1]:9001"),
+        (
+            {"listen": ":8090"},
+            {"proxy_url": "http://stowage-proxy.stowage-system.svc.cluster.local:8080"},
+            "http://127.0.0.1:8090",
+        ),
     ],
 )
 async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expected) -> None:
@@ -195,6 +205,22 @@ async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expec
         assert created["bucket_urls"] == {"data": f"{expected}/data"}
 
 
+async def test_endpoint_url_is_the_bound_proxy_listener(stowage_factory) -> None:
+    settings = {
+        "backends": BACKENDS,
+        "s3_proxy": {"enabled": True, "listen": "127.0.0.1:0"},
+        "plugins": NO_AUDIT_PLUGIN,
+    }
+    async with (
+        stowage_factory(settings, plugins=vc_plugins(VcTestPlugin())) as stowage,
+        aiohttp.ClientSession() as http,
+    ):
+        api = Api(http, stowage.dashboard_url)
+        _, created = await api("POST", ADMIN, {"backend_id": "minio", "buckets": ["data"]})
+        assert created["endpoint_url"] == stowage.url("s3_proxy").rstrip("/")
+        assert not created["endpoint_url"].endswith(":0")
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -207,6 +233,14 @@ async def test_endpoint_url_fallbacks(stowage_factory, s3_proxy, operator, expec
         ),
         ({"backend_id": "minio", "buckets": ["a"], "expires_at": "tomorrow"}, "expires_at must be RFC3339"),
         ({"backend_id": "nope", "buckets": ["a"]}, "unknown backend"),
+        ({"backend_id": "minio", "buckets": ["alpha", "a/b"]}, "'a/b' is not a valid S3 bucket name"),
+        ({"backend_id": "minio", "buckets": ["has space"]}, "'has space' is not a valid S3 bucket name"),
+        ({"backend_id": "minio", "buckets": [".."]}, "'..' is not a valid S3 bucket name"),
+        ({"backend_id": "minio", "buckets": ["x" * 256]}, f"{'x' * 256!r} is not a valid S3 bucket name"),
+        (  # issue 11 item 17: a credential born expired is refused
+            {"backend_id": "minio", "buckets": ["a"], "expires_at": "2001-01-01T00:00:00Z"},
+            "expires_at must be in the future",
+        ),
     ],
 )
 async def test_mint_validation_errors(stowage_factory, body, message) -> None:

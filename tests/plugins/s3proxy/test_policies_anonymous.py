@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import boto3
+from botocore.config import Config
+
 from tests.plugins.quotas.support import policy_env
 from tests.plugins.s3proxy.proxyenv import upstream_client
 
@@ -105,3 +108,33 @@ async def test_binding_admin_api_validates_lists_deletes_and_shows_merged_views(
             "s3_anonymous.upsert",
             "s3_anonymous.delete",
         ]
+
+
+async def test_sigv2_presigned_request_on_a_bound_bucket_is_authenticated_not_anonymous(
+    stowage_factory, rclone_upstream, monkeypatch
+) -> None:
+    settings = {"s3_proxy": {"anonymous_enabled": True}}
+    async with policy_env(stowage_factory, rclone_upstream, monkeypatch, settings) as env:
+        public = env.proxy.bucket
+        status, _ = await env.api.call("POST", ANON, json={"backend_id": "up", "bucket": public})
+        assert status == 200
+        s3 = boto3.session.Session().client(
+            "s3",
+            endpoint_url=env.proxy.endpoint,
+            aws_access_key_id=env.proxy.access_key,
+            aws_secret_access_key=env.proxy.secret_key,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),  # default signer: SigV2 presigned URLs
+        )
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": public, "Key": "signed.txt"})
+        assert "AWSAccessKeyId=" in url
+        async with env.http.put(url, data=b"signed", skip_auto_headers=("Content-Type",)) as response:
+            assert response.status == 200, await response.text()
+        got = await asyncio.to_thread(
+            upstream_client(rclone_upstream).get_object, Bucket=public, Key="signed.txt"
+        )
+        assert got["Body"].read() == b"signed"
+        # a forged signature is an auth failure, not an anonymous request
+        async with env.http.put(url.replace("Signature=", "Signature=A"), data=b"x") as response:
+            assert response.status == 403
+            assert _code(await response.text()) in {"SignatureDoesNotMatch", "AccessDenied"}

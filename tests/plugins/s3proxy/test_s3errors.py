@@ -36,8 +36,10 @@ EXPECTED = [
     ("AuthAccessDenied", 403, "AccessDenied", "auth-error"),
     ("AccessDenied", 403, "AccessDenied", "scope-violation"),
     ("InvalidRequest", 400, "InvalidRequest", "bad-request"),
+    ("InvalidBucketName", 400, "InvalidBucketName", "bad-request"),
     ("IncompleteBody", 400, "IncompleteBody", "bad-request"),
     ("BadDigest", 400, "BadDigest", "bad-request"),
+    ("InvalidDigest", 400, "InvalidDigest", "bad-request"),
     ("XAmzContentSHA256Mismatch", 400, "XAmzContentSHA256Mismatch", "bad-request"),
     ("MalformedPOSTRequest", 400, "MalformedPOSTRequest", "bad-form"),
     ("EntityTooSmall", 400, "EntityTooSmall", "file-too-small"),
@@ -45,6 +47,10 @@ EXPECTED = [
     ("QuotaExceeded", 507, "EntityTooLarge", "quota-exceeded"),
     ("MissingContentLength", 411, "MissingContentLength", "bad-request"),
     ("S3NotImplemented", 501, "NotImplemented", "bad-request"),
+    ("NoSuchBucket", 404, "NoSuchBucket", "ok"),
+    ("NoSuchKey", 404, "NoSuchKey", "ok"),
+    ("NoSuchCORSConfiguration", 404, "NoSuchCORSConfiguration", "ok"),
+    ("BucketAlreadyOwnedByYou", 409, "BucketAlreadyOwnedByYou", "ok"),
     ("SlowDown", 503, "SlowDown", "rate-limited"),
     ("InternalError", 502, "InternalError", "upstream-error"),
 ]
@@ -126,3 +132,11 @@ def test_render_slowdown_has_retry_after_and_bucket_from_error() -> None:
     assert rendered.status == 503
     assert (b"retry-after", b"1") in rendered.headers
     assert ET.fromstring(rendered.body).findtext("BucketName") == "bkt"
+
+
+def test_relayed_error_bodies_take_the_proxy_request_id() -> None:
+    upstream = b"<Error><Code>NoSuchKey</Code><RequestId>UP-1</RequestId><HostId>h</HostId></Error>"
+    assert s3errors.with_request_id(upstream, "ours") == upstream.replace(b"UP-1", b"ours")
+    assert (
+        s3errors.with_request_id(b"<Error><Code>X</Code></Error>", "ours") == b"<Error><Code>X</Code></Error>"
+    )

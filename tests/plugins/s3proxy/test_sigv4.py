@@ -10,7 +10,7 @@ import time
 from urllib.parse import quote, urlsplit
 
 import pytest
-from botocore.auth import S3SigV4Auth, S3SigV4PostAuth, S3SigV4QueryAuth
+from botocore.auth import S3SigV4Auth, S3SigV4PostAuth, S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -568,3 +568,30 @@ def test_verify_typical_get_is_fast() -> None:
     per_call = (time.perf_counter() - start) / rounds
     # ~25-40 µs on the 2-core CI box; the bound only catches an order-of-magnitude regression
     assert per_call < 400e-6, per_call
+
+
+def test_header_auth_refuses_unsigned_amz_headers() -> None:
+    """An x-amz-* header added after signing (e.g. x-amz-copy-source) is refused, as AWS does."""
+    method, path, query, headers = sign_headers("PUT", object_url("b", "k"), body=b"x")
+    verify_asgi((method, path, query, headers))
+    for extra in (b"x-amz-copy-source", b"x-amz-acl", b"x-amz-tagging", b"x-amz-meta-a"):
+        with pytest.raises(AuthAccessDenied, match="headers present in the request which were not signed"):
+            sigv4.parse_request(method, path, query, [*headers, (extra, b"/other/key")])
+    # x-amz-content-sha256 is exempt: header auth binds it as the canonical request's last line
+    plain = AWSRequest(method="GET", url=object_url("b", "k"))
+    SigV4Auth(CREDS, "s3", "us-east-1").add_auth(plain)  # signs no x-amz-content-sha256 header
+    method, path, query, headers = to_asgi(plain)
+    assert b"x-amz-content-sha256" not in dict(headers)
+    verify_asgi((method, path, query, [*headers, (b"x-amz-content-sha256", sigv4.EMPTY_SHA256.encode())]))
+
+
+@pytest.mark.parametrize("service", ["ec2", "s3-object-lambda", "S3"])
+def test_credential_scope_service_must_be_s3(service: str) -> None:
+    request = AWSRequest(method="GET", url=object_url("b", "k"))
+    S3SigV4Auth(CREDS, service, "us-east-1").add_auth(request)
+    with pytest.raises(SignatureDoesNotMatch, match="correct service: 's3'"):
+        verify_asgi(to_asgi(request))
+    query_request = AWSRequest(method="GET", url=object_url("b", "k"))
+    S3SigV4QueryAuth(CREDS, service, "us-east-1", expires=60).add_auth(query_request)
+    with pytest.raises(SignatureDoesNotMatch):
+        verify_asgi(to_asgi(query_request))

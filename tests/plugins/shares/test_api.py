@@ -59,6 +59,8 @@ async def test_create_accepts_the_documented_aliases(env) -> None:
         ({"key": "docs/report.txt", "expires_at": "2001-01-01T00:00:00Z"}, 400, "bad_request", "future"),
         ({"key": "docs/report.txt", "max_downloads": -1}, 400, "bad_request", "max_downloads"),
         ({"key": "docs/report.txt", "max_downloads": "3"}, 400, "bad_request", "max_downloads"),
+        ({"key": "docs/report.txt", "max_downloads": 10**30}, 400, "bad_request", "max_downloads"),
+        ({"key": "docs/report.txt", "max_downloads": 2**63}, 400, "bad_request", "max_downloads"),
         ({"key": "docs/report.txt", "disposition": "evil"}, 400, "bad_request", "disposition"),
         ({"key": "docs/missing.txt"}, 400, "bad_request", "target object not reachable"),
         ({"key": "docs/report.txt", "backend_id": "nope"}, 502, "backend_error", "backend unavailable"),
