@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond the `dev` extra, installed only where missing (safe to re-run):
 # - Debian packages: Chromium (share-page browser test) and the real S3 clients of the client
-#   matrix (tests/plugins/s3proxy/test_e2e_client_matrix.py): aws-cli v2, s3cmd, restic;
-#   Node.js and npm when absent.
+#   matrix (tests/plugins/s3proxy/test_e2e_client_matrix.py): aws-cli v2 and restic; Node.js and
+#   npm when absent. (aws-cli v1 and s3cmd come from the `dev` extra.)
 # - Outside the repository, in $STOWAGE_TEST_DEPS (default ~/.cache/stowage-test-deps):
 #   the AWS SDK for JavaScript v3 (npm) and boto3 with a botocore older than 1.40.21 (pip --target).
 # apt-get needs root (or sudo); without either, the missing tools' tests skip and say why.
@@ -16,7 +16,6 @@ OLD_BOTOCORE_VERSION="1.40.20"  # the last botocore that needs `100 Continue` be
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -x /usr/bin/aws ] || missing+=(awscli)  # Debian's aws-cli v2 (the venv's `aws` is v1 from PyPI)
-command -v s3cmd >/dev/null 2>&1 || missing+=(s3cmd)
 command -v restic >/dev/null 2>&1 || missing+=(restic)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)

@@ -105,7 +105,7 @@ class S3cmd(Client):
 
     @staticmethod
     def binary() -> str | None:
-        """The `dev` extra's s3cmd when installed there, else one on PATH (Debian's)."""
+        """The `dev` extra's s3cmd (next to this interpreter), else one on PATH."""
         beside = Path(sys.executable).parent / "s3cmd"
         return str(beside) if beside.is_file() else shutil.which("s3cmd")
 
