@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .checksums import ALGORITHMS
 from .classify import Classified
 from .s3errors import AccessDenied, InvalidRequest
 
@@ -65,14 +66,12 @@ _SSE = frozenset(
 _LOCK = frozenset(
     {b"x-amz-object-lock-mode", b"x-amz-object-lock-retain-until-date", b"x-amz-object-lock-legal-hold"}
 )
-# The checksum values, plus the algorithm name: the reference defines it only on some operations,
-# but MinIO's SDKs send it beside the value on uploads and S3-compatible servers read it there.
+# The checksum values (every algorithm the proxy verifies), plus the algorithm name: the reference
+# defines the name only on some operations, but MinIO's SDKs send it beside the value on uploads
+# and S3-compatible servers read it there.
 _CHECKSUMS = frozenset(
-    {
-        b"x-amz-checksum-crc32", b"x-amz-checksum-crc32c", b"x-amz-checksum-crc64nvme",
-        b"x-amz-checksum-sha1", b"x-amz-checksum-sha256", b"x-amz-checksum-algorithm",
-    }
-)  # fmt: skip
+    {b"x-amz-checksum-" + algorithm.encode() for algorithm in ALGORITHMS} | {b"x-amz-checksum-algorithm"}
+)
 _COPY_SOURCE = frozenset(
     {
         b"x-amz-copy-source", b"x-amz-copy-source-if-match", b"x-amz-copy-source-if-none-match",
