@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from stowage.core.runtime import Runtime, build_runtime, load_settings_and_plugins
-from stowage.core.server import Listener, serve
+from stowage.core.kernel.runtime import Runtime, build_runtime, load_settings_and_plugins
+from stowage.core.kernel.server import Listener, serve
 
 __all__ = ["RunningStowage", "running_stowage", "runtime_for", "write_settings"]
 

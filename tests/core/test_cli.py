@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-STOWAGE = [sys.executable, "-m", "stowage.core.cli"]
+STOWAGE = [sys.executable, "-m", "stowage.core.kernel.cli"]
 FIXTURE_PLUGINS = Path(__file__).parent / "plugins_fixture"
 CORE_MIGRATIONS = [
     (1, "initial"),

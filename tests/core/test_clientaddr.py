@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from stowage.core.clientaddr import TrustedProxies
+from stowage.core.web.clientaddr import TrustedProxies
 
 TRUSTED = TrustedProxies([ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8")])
 NOBODY = TrustedProxies([])

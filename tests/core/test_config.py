@@ -16,7 +16,7 @@ import pytest
 import yaml
 from dynaconf import Validator
 
-from stowage.core.config import (
+from stowage.core.kernel.config import (
     DEFAULTS_PATH,
     ENV_ALIASES,
     RawSettings,
@@ -24,8 +24,8 @@ from stowage.core.config import (
     load_raw_settings,
     validate_settings,
 )
-from stowage.core.errors import ConfigError
-from stowage.core.runtime import load_settings_and_plugins
+from stowage.core.kernel.errors import ConfigError
+from stowage.core.kernel.runtime import load_settings_and_plugins
 from stowage.hooks import hookimpl
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

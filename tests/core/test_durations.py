@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stowage.core.durations import format_duration, parse_duration
+from stowage.core.formats.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pluggy
 import pytest
 
 from stowage import hooks
-from stowage.core import hookcall
+from stowage.core.kernel import hookcall
 from stowage.hooks import hookimpl
 
 

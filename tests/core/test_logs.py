@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stowage.core.logs import JsonFormatter, TextFormatter, configure_logging, redact
+from stowage.core.kernel.logs import JsonFormatter, TextFormatter, configure_logging, redact
 
 
 def record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stowage.core.objectserving import OBJECT_CSP, is_active_type, object_headers
+from stowage.core.web.objectserving import OBJECT_CSP, is_active_type, object_headers
 
 
 @pytest.mark.parametrize(

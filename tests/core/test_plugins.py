@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 import stowage
-from stowage.core.errors import PluginError
-from stowage.core.plugins import BUILTIN_PLUGINS, ESSENTIAL, build_plugin_manager, loaded_plugins
-from stowage.core.runtime import load_settings_and_plugins
+from stowage.core.kernel.errors import PluginError
+from stowage.core.kernel.plugins import BUILTIN_PLUGINS, ESSENTIAL, build_plugin_manager, loaded_plugins
+from stowage.core.kernel.runtime import load_settings_and_plugins
 from stowage.hooks import hookimpl
 
 BUILTINS = [name for name, _ in BUILTIN_PLUGINS]
@@ -132,7 +132,7 @@ def test_loaded_plugins_reports_builtins(tmp_path: Path) -> None:
     assert info["sqlite"].version == stowage.__version__
     assert {"stowage_store", "stowage_migrations"} <= set(info["sqlite"].hooks)
     assert list(info["sqlite"].hooks) == sorted(info["sqlite"].hooks)
-    assert info["core_api"].origin == "builtin:stowage.plugins.core_api"
+    assert info["core_api"].origin == "builtin:stowage.plugins.health"
     assert "stowage_blueprints" in info["core_api"].hooks
 
 

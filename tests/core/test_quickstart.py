@@ -32,7 +32,7 @@ def test_quickstart_runs_with_nothing_else_and_prints_a_working_credential(tmp_p
     log = tmp_path / "quickstart.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "stowage.core.cli", "quickstart", "--data-dir", str(data),
+            [sys.executable, "-m", "stowage.core.kernel.cli", "quickstart", "--data-dir", str(data),
              "--listen", f"127.0.0.1:{dash}", "--s3-listen", f"127.0.0.1:{s3}"],
             cwd=tmp_path, env=clean_env(), stdout=out, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from stowage.core.errors import BadRequest
-from stowage.core.s3names import (
+from stowage.core.formats.s3names import (
     check_bucket_name,
     content_disposition,
     key_problem,
     parse_range,
     safe_filename,
 )
+from stowage.core.kernel.errors import BadRequest
 
 
 @pytest.mark.parametrize("name", ["abc", "a.b-c", "0" * 63, "my.bucket.1"])

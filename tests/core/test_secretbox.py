@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from stowage.core.errors import SecretKeyError
-from stowage.core.secretbox import SecretBox, decode_key, load_root_key
+from stowage.core.kernel.errors import SecretKeyError
+from stowage.core.security.secretbox import SecretBox, decode_key, load_root_key
 
 KEY = bytes(range(32))
 KEY_HEX = KEY.hex()

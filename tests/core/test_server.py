@@ -8,7 +8,7 @@ import types
 import aiohttp
 from quart import Blueprint
 
-from stowage.core.authz import public
+from stowage.core.web.authz import public
 from stowage.hooks import hookimpl
 
 failing = Blueprint("failing", __name__)
@@ -108,7 +108,7 @@ async def test_trusted_proxy_controls_effective_client_address(stowage_factory) 
 
     @probe.get("/probe")
     async def remote():
-        from stowage.core.web import client_ip
+        from stowage.core.web.request_context import client_ip
 
         seen.append(client_ip())
         return {"ok": True}

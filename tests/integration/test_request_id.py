@@ -8,7 +8,7 @@ import re
 import aiohttp
 import pytest
 
-from stowage.core.ids import accept_request_id
+from stowage.core.formats.ids import accept_request_id
 
 FRESH = re.compile(r"[0-9a-f]{16}")
 

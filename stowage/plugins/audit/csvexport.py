@@ -7,8 +7,8 @@ import io
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 
-from stowage.core.audit import AuditEvent
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.contracts.audit import AuditEvent
+from stowage.core.formats.timefmt import to_rfc3339
 
 __all__ = ["HEADER", "ROWS_PER_CHUNK", "csv_chunks", "export_filename", "guard", "row_cells"]
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
-from stowage.core import hookcall
-from stowage.core.audit import AuditEvent, audit_repository
-from stowage.core.metrics import ScrapeGauge
+from stowage.core.contracts.audit import AuditEvent, audit_repository
+from stowage.core.kernel import hookcall
+from stowage.core.kernel.metrics import ScrapeGauge
 from stowage.plugins.audit import sampling
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["WARN_INTERVAL", "QueueRecorder"]
 
@@ -32,7 +32,7 @@ LINGER = 0.05
 
 
 class QueueRecorder:
-    """``stowage.core.audit.AuditRecorder`` backed by an ``asyncio.Queue`` and one drain task.
+    """``stowage.core.contracts.audit.AuditRecorder`` backed by an ``asyncio.Queue`` and one drain task.
 
     ``record`` only ever does ``put_nowait``: a full queue drops the event and counts it. The drain
     task (``run``) asks ``stowage_audit_sample`` about each event (sampling may be async, so it

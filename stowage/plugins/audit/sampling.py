@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from stowage.core.audit import AuditEvent
+from stowage.core.contracts.audit import AuditEvent
 from stowage.hooks import hookimpl
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["SAMPLED_METHODS", "is_sampled", "stowage_audit_sample"]
 

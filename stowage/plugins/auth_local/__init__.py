@@ -13,7 +13,7 @@ How the parts combine:
 * ``login`` — ``POST /auth/login/local`` (per-IP limiter, lockout, timing-flattened failures) and
   ``POST /auth/logout``; ``me`` — ``/api/auth/config``, ``/api/me``, ``/api/me/password``;
   ``users_api`` — ``/api/admin/users``. The ``/api`` pipeline itself (401, CSRF, must-change,
-  per-session limit, role gates) is core: ``stowage.core.authz``.
+  per-session limit, role gates) is core: ``stowage.core.web.authz``.
 * ``ops`` — account operations shared by the API, the CLI (``commands``: ``create-admin``,
   ``hash-password``) and the quickstart step ``quickstart_admin``.
 
@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from quart import g
 
-from stowage.core.identity import Identity
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 from stowage.plugins.auth_local import login, me, users_api
 from stowage.plugins.auth_local.commands import COMMANDS
-from stowage.plugins.auth_local.ops import quickstart_admin
+from stowage.plugins.auth_local.local_users import quickstart_admin
 from stowage.plugins.auth_local.sessions import FLUSH_EVERY, PURGE_EVERY, SERVICE, SessionManager, manager
 from stowage.plugins.auth_local.static import load_static_admin
 
 if TYPE_CHECKING:
-    from stowage.core.cli import Command
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.cli import Command
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["quickstart_admin"]
 

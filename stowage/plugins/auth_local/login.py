@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint, Response, g, jsonify, request
 
-from stowage.core.accounts import FLAG_MUST_CHANGE_PW, Session, at, users
-from stowage.core.audit import audit_request
-from stowage.core.errors import BadRequest, RateLimited, Unauthorized
-from stowage.core.passwords import DUMMY_HASH, verify_password
-from stowage.core.ratelimit import SlidingWindowLimiter
-from stowage.core.web import client_ip, current_runtime, is_https, read_json
+from stowage.core.contracts.accounts import FLAG_MUST_CHANGE_PW, Session, at, users
+from stowage.core.contracts.audit import audit_request
+from stowage.core.kernel.errors import BadRequest, RateLimited, Unauthorized
+from stowage.core.security.passwords import DUMMY_HASH, verify_password
+from stowage.core.security.ratelimit import SlidingWindowLimiter
+from stowage.core.web.request_context import client_ip, current_runtime, is_https, read_json
 from stowage.plugins.auth_local.phantoms import phantom_lockout
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "blueprint", "login_limiter"]
 

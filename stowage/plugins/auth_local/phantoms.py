@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["MAX_NAMES", "PhantomLockout", "phantom_lockout"]
 

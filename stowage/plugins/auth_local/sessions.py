@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from stowage.core.accounts import Session, at, sessions, users
-from stowage.core.identity import Identity
-from stowage.core.ids import new_token
+from stowage.core.contracts.accounts import Session, at, sessions, users
+from stowage.core.contracts.identity import Identity
+from stowage.core.formats.ids import new_token
 from stowage.plugins.auth_local.static import STATIC_ID, StaticAdmin
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["SessionManager", "manager"]
 

@@ -6,16 +6,16 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.accounts import UNCHANGED, User, UserFilter, at, users
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.credentials import owner_rights_changed
-from stowage.core.errors import BadRequest, Forbidden, NotFound
-from stowage.core.identity import ROLES
-from stowage.core.passwords import hash_password
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.auth_local.ops import check_policy, create_local_user
+from stowage.core.contracts.accounts import UNCHANGED, User, UserFilter, at, users
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.credentials import owner_rights_changed
+from stowage.core.contracts.identity import ROLES
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import BadRequest, Forbidden, NotFound
+from stowage.core.security.passwords import hash_password
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.auth_local.local_users import check_policy, create_local_user
 from stowage.plugins.auth_local.sessions import manager
 
 __all__ = ["blueprint", "user_json"]

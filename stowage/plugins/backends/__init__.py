@@ -23,7 +23,7 @@ from stowage.plugins.backends.registry import Registry
 from stowage.plugins.backends.storage_routes import STORAGE_BLUEPRINTS
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 
 @hookimpl

@@ -10,10 +10,10 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.backends import backend_registry
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.dto import health_item
 from stowage.plugins.backends.endpoint_input import parse_create, parse_patch, parse_test
 from stowage.plugins.backends.manage import BackendAdmin

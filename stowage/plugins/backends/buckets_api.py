@@ -7,13 +7,13 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.authz import requires
-from stowage.core.driver import BucketInfo
-from stowage.core.s3names import check_bucket, check_bucket_name
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation
+from stowage.core.contracts.driver import BucketInfo
+from stowage.core.formats.s3names import check_bucket, check_bucket_name
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
+from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation
 
 __all__ = ["BucketListCache", "blueprint"]
 

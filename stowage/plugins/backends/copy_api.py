@@ -7,13 +7,13 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.authz import requires
-from stowage.core.errors import BadRequest
-from stowage.core.s3names import check_bucket, check_key
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
+from stowage.core.formats.s3names import check_bucket, check_key
+from stowage.core.kernel.errors import BadRequest
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation, object_json
 from stowage.plugins.backends.transfer import transfer_object
 
 __all__ = ["blueprint"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from stowage.core.backends import BackendHealth, HealthProbe, RegisteredBackend
-from stowage.core.driver import Capabilities
-from stowage.core.endpoints import EndpointRecord
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.contracts.backends import BackendHealth, HealthProbe, RegisteredBackend
+from stowage.core.contracts.driver import Capabilities
+from stowage.core.contracts.endpoints import EndpointRecord
+from stowage.core.formats.timefmt import to_rfc3339
 
 __all__ = ["admin_item", "capabilities_json", "health_item", "probe_json", "public_item", "status_json"]
 

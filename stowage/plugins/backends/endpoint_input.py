@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from stowage.core.errors import BadRequest
+from stowage.core.kernel.errors import BadRequest
 
 __all__ = [
     "PATCH_FIELDS",

@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from stowage.core.errors import BadRequest, PayloadTooLarge
+from stowage.core.kernel.errors import BadRequest, PayloadTooLarge
 
 __all__ = ["UploadForm", "read_upload_form"]
 

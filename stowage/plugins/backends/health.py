@@ -11,9 +11,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import HealthProbe, RegisteredBackend
-from stowage.core.driver import ProbeResult, StorageDriver
-from stowage.core.timefmt import utcnow
+from stowage.core.contracts.backends import HealthProbe, RegisteredBackend
+from stowage.core.contracts.driver import ProbeResult, StorageDriver
+from stowage.core.formats.timefmt import utcnow
 
 if TYPE_CHECKING:
     from stowage.plugins.backends.registry import Registry

@@ -11,18 +11,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from stowage.core.driver import BackendSpec, ProbeResult
-from stowage.core.endpoints import EndpointRecord, EndpointRepository, endpoint_repository
-from stowage.core.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
-from stowage.core.netpolicy import SETTING, NetworkPolicy
+from stowage.core.contracts.driver import BackendSpec, ProbeResult
+from stowage.core.contracts.endpoints import EndpointRecord, EndpointRepository, endpoint_repository
+from stowage.core.kernel.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.security.netpolicy import SETTING, NetworkPolicy
 from stowage.plugins.backends.dto import admin_item
 from stowage.plugins.backends.endpoint_input import BackendInput
 from stowage.plugins.backends.health import probe_driver, probe_entry
 from stowage.plugins.backends.registry import spec_from_record
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
-    from stowage.core.secretbox import SecretBox
+    from stowage.core.kernel.runtime import Runtime
+    from stowage.core.security.secretbox import SecretBox
     from stowage.plugins.backends.registry import Registry
 
 __all__ = ["BackendAdmin"]

@@ -12,14 +12,14 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.authz import requires
-from stowage.core.errors import ApiError, BadRequest, PayloadTooLarge
-from stowage.core.s3names import check_bucket
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.core.formats.s3names import check_bucket
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import ApiError, BadRequest, PayloadTooLarge
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.route_helpers import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.upload_api import refuse_existing
 
 __all__ = ["MAX_PART_SIZE", "blueprint"]

@@ -8,15 +8,15 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.authz import requires
-from stowage.core.driver import ObjectBody
-from stowage.core.errors import BadRequest
-from stowage.core.objectserving import object_headers
-from stowage.core.s3names import check_bucket, check_key, parse_range
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.core.contracts.driver import ObjectBody
+from stowage.core.formats.s3names import check_bucket, check_key, parse_range
+from stowage.core.kernel.errors import BadRequest
+from stowage.core.web.authz import requires
+from stowage.core.web.objectserving import object_headers
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_after_delete
+from stowage.plugins.backends.route_helpers import PREFIX, arg, driver_for, mutation, object_json, target
 
 __all__ = ["blueprint"]
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import HealthProbe, RegisteredBackend
-from stowage.core.errors import RateLimited
-from stowage.core.ratelimit import SlidingWindowLimiter
+from stowage.core.contracts.backends import HealthProbe, RegisteredBackend
+from stowage.core.kernel.errors import RateLimited
+from stowage.core.security.ratelimit import SlidingWindowLimiter
 from stowage.plugins.backends.health import PROBE_TIMEOUT, probe_entry
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["MIN_INTERVAL", "PER_SESSION_PER_MINUTE", "ProbeGate", "probe_gate"]
 

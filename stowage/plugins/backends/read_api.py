@@ -6,11 +6,11 @@ from typing import Any
 
 from quart import Blueprint
 
-from stowage.core.authz import current_identity, requires
-from stowage.core.backends import RegisteredBackend, backend_registry
-from stowage.core.errors import NotFound
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime
+from stowage.core.contracts.backends import RegisteredBackend, backend_registry
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import NotFound
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime
 from stowage.plugins.backends.dto import public_item
 from stowage.plugins.backends.probe_gate import probe_gate
 

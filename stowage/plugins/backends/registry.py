@@ -14,15 +14,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import RegisteredBackend
-from stowage.core.config import BackendEntry
-from stowage.core.driver import BackendSpec, StorageDriver
-from stowage.core.endpoints import EndpointRecord, endpoint_repository
-from stowage.core.errors import ConfigError, NotFound, SecretKeyError
+from stowage.core.contracts.backends import RegisteredBackend
+from stowage.core.contracts.driver import BackendSpec, StorageDriver
+from stowage.core.contracts.endpoints import EndpointRecord, endpoint_repository
+from stowage.core.kernel.config import BackendEntry
+from stowage.core.kernel.errors import ConfigError, NotFound, SecretKeyError
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
-    from stowage.core.secretbox import SecretBox
+    from stowage.core.kernel.runtime import Runtime
+    from stowage.core.security.secretbox import SecretBox
 
 __all__ = ["SEALED_WITHOUT_KEY", "Registry", "spec_from_record", "spec_from_settings"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 
-from stowage.core.driver import ObjectInfo, StorageDriver
+from stowage.core.contracts.driver import ObjectInfo, StorageDriver
 
 __all__ = ["SINGLE_PUT_LIMIT", "TRANSFER_PART_SIZE", "transfer_object"]
 

@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.authz import requires
-from stowage.core.driver import ObjectNotFound, StorageDriver
-from stowage.core.errors import ApiError, BadRequest
-from stowage.core.s3names import check_bucket, check_key
-from stowage.core.web import current_runtime
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
+from stowage.core.contracts.driver import ObjectNotFound, StorageDriver
+from stowage.core.formats.s3names import check_bucket, check_key
+from stowage.core.kernel.errors import ApiError, BadRequest
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.formdata import read_upload_form
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation, object_json
 
 __all__ = ["FORM_OVERHEAD", "UPLOAD_LIMIT", "blueprint", "refuse_existing"]
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.errors import BackendFailure, BadRequest, NotFound
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import BackendFailure, BadRequest, NotFound
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
     from stowage.plugins.quotas.tracker import QuotaTracker
 
 __all__ = ["QUOTA_BODY_LIMIT", "blueprint", "quota_json"]

@@ -16,11 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.audit import AuditEvent, drops_without_looking, recorder
-from stowage.core.backends import backend_registry
-from stowage.core.credentials import READ_METHODS
-from stowage.core.ids import new_request_id
-from stowage.core.ratelimit import TokenBucketLimiter
+from stowage.core.contracts.audit import AuditEvent, drops_without_looking, recorder
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.credentials import READ_METHODS
+from stowage.core.formats.ids import new_request_id
+from stowage.core.security.ratelimit import TokenBucketLimiter
 from stowage.plugins.s3proxy.classify import (
     Classified,
     check_addressing,
@@ -45,8 +45,8 @@ from stowage.plugins.s3proxy.sigv4 import ParsedAuth, SigningKeyCache, parse_req
 from stowage.plugins.s3proxy.synthesized import answer_synthesized, synthesized_operation
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import CredentialCache, VirtualCredential
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.credentials import CredentialCache, VirtualCredential
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["ProxyApp", "ProxyRequest"]
 

@@ -8,7 +8,7 @@ It answers ``stowage_storage_driver`` for backends of type ``s3v4`` (or no type 
 
 from __future__ import annotations
 
-from stowage.core.driver import BackendSpec
+from stowage.core.contracts.driver import BackendSpec
 from stowage.hooks import hookimpl
 from stowage.plugins.s3v4.driver import S3V4Driver
 

@@ -19,8 +19,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.configprovider import ConstantProvider
 
-from stowage.core.driver import BackendSpec, DriverError, ObjectInfo
-from stowage.core.netpolicy import GuardedResolver, NetworkPolicy
+from stowage.core.contracts.driver import BackendSpec, DriverError, ObjectInfo
+from stowage.core.security.netpolicy import GuardedResolver, NetworkPolicy
 from stowage.plugins.s3v4.errors import upstream_errors
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Everything except streamed PUTs goes through one pooled aiobotocore client per backend, created
 lazily inside the running loop; PutObject/UploadPart bodies go through ``StreamingUploader``
-(see ``upload.py`` for why). Upstream failures leave as ``stowage.core.driver`` errors.
+(see ``upload.py`` for why). Upstream failures leave as ``stowage.core.contracts.driver`` errors.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from stowage.core.driver import (
+from stowage.core.contracts.driver import (
     BackendSpec,
     BucketInfo,
     Capabilities,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stowage.core.driver import (
+from stowage.core.contracts.driver import (
     BucketNotFound,
     DriverError,
     InvalidRange,
@@ -22,7 +22,7 @@ from stowage.core.driver import (
     ObjectNotFound,
     PreconditionFailed,
 )
-from stowage.core.netpolicy import SETTING
+from stowage.core.security.netpolicy import SETTING
 
 __all__ = ["from_code", "parse_error_xml", "translate", "upstream_errors"]
 

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from quart import g
 
-from stowage.core.accounts import users
-from stowage.core.audit import audit_request
-from stowage.core.errors import ApiError, NotFound, RateLimited, Unauthorized
-from stowage.core.ratelimit import SlidingWindowLimiter
-from stowage.core.shares import STORE_SOURCE, Share
-from stowage.core.web import client_ip, current_runtime
+from stowage.core.contracts.accounts import users
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.shares import STORE_SOURCE, Share
+from stowage.core.kernel.errors import ApiError, NotFound, RateLimited, Unauthorized
+from stowage.core.security.ratelimit import SlidingWindowLimiter
+from stowage.core.web.request_context import client_ip, current_runtime
 from stowage.plugins.shares.rules import valid_code
 from stowage.plugins.shares.unlock import is_unlocked
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = [
     "GONE_MESSAGE",

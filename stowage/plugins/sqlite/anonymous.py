@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, LiteralString
 
-from stowage.core.credentials import StoredBinding
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.credentials import StoredBinding
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from stowage.core.audit import AuditEvent, AuditFilter
-from stowage.core.store import Database, Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.audit import AuditEvent, AuditFilter
+from stowage.core.contracts.store import Database, Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
@@ -129,7 +129,7 @@ def _sql(head: LiteralString, clauses: Sequence[LiteralString], tail: LiteralStr
 
 
 class SqliteAuditRepository:
-    """``stowage.core.audit.AuditRepository`` over ``audit_events`` (core migration 4)."""
+    """``stowage.core.contracts.audit.AuditRepository`` over ``audit_events`` (core migration 4)."""
 
     def __init__(self, store: SqliteStore) -> None:
         self._store = store

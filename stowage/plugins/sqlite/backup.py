@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from stowage.core.store import StoreError
+from stowage.core.contracts.store import StoreError
 
 __all__ = ["backup"]
 

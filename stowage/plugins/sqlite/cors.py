@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.timefmt import format_ts
+from stowage.core.formats.timefmt import format_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, LiteralString
 
-from stowage.core.credentials import StoredCredential
-from stowage.core.errors import Conflict
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.credentials import StoredCredential
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
+from stowage.core.kernel.errors import Conflict
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -3,12 +3,12 @@
 Append only. A shipped migration is never edited or reordered: databases in the field record its
 version, and a database written here must still open in the original (D1). New core migrations
 start at 12. Every ``*_at`` column is ``TIMESTAMP`` holding text in the canonical form of
-``stowage.core.timefmt``.
+``stowage.core.formats.timefmt``.
 """
 
 from __future__ import annotations
 
-from stowage.core.store import CORE_PLUGIN, Migration, MigrationSet
+from stowage.core.contracts.store import CORE_PLUGIN, Migration, MigrationSet
 
 __all__ = ["CORE_MIGRATIONS", "CORE_SET", "PLUGIN_MIGRATIONS_DDL", "SCHEMA_MIGRATIONS_DDL"]
 

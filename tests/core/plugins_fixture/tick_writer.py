@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from stowage.core.store import Migration, MigrationSet
+from stowage.core.contracts.store import Migration, MigrationSet
 from stowage.hooks import hookimpl
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stowage.core.identity import Identity
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 
 ROLE_HEADER = "X-Test-Role"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from stowage.core.audit import AuditEvent, audit_repository
+from stowage.core.contracts.audit import AuditEvent, audit_repository
 from tests.plugins.audit.helpers import ADMIN, AUTH_PLUGIN, ROLE_HEADER
 
 

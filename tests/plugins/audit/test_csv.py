@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import psutil
 
-from stowage.core.audit import AuditEvent, audit_repository
+from stowage.core.contracts.audit import AuditEvent, audit_repository
 from stowage.plugins.audit.csvexport import HEADER
 from tests.plugins.audit.helpers import ADMIN, AUTH_PLUGIN
 

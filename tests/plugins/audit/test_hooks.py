@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from quart import Blueprint
 
-from stowage.core.audit import AuditEvent, audit_request, recorder
+from stowage.core.contracts.audit import AuditEvent, audit_request, recorder
 from stowage.hooks import hookimpl
 from tests.plugins.audit.helpers import ADMIN, AUTH_PLUGIN, audit_rows
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from stowage.core.passwords import verify_password_sync
+from stowage.core.security.passwords import verify_password_sync
 from tests.core.test_cli import Serve
 from tests.plugins.auth_local.helpers import cli
 

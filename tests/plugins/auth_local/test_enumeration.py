@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from stowage.core.accounts import users
+from stowage.core.contracts.accounts import users
 from tests.plugins.auth_local.helpers import Client, add_user
 
 SETTINGS = {

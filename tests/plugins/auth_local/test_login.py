@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from stowage.core.accounts import users
+from stowage.core.contracts.accounts import users
 from tests.plugins.auth_local.helpers import PASSWORD, Client, Recorder, add_user, cli, settings_path
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent, recorder
-from stowage.core.backends import backend_registry
-from stowage.core.identity import Identity
+from stowage.core.contracts.audit import AuditEvent, recorder
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 
 ROLE_HEADER = "X-Test-Role"

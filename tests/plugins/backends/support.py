@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent
-from stowage.core.identity import Identity
+from stowage.core.contracts.audit import AuditEvent
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 
 

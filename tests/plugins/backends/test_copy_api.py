@@ -95,7 +95,7 @@ class Quotas:
         self.hard, self.recorded = hard, []
 
     async def check(self, backend_id: str, bucket: str, incoming: int) -> None:
-        from stowage.core.errors import ApiError
+        from stowage.core.kernel.errors import ApiError
 
         if incoming > self.hard:
             raise ApiError("bucket hard quota exceeded", code="quota_exceeded", status=507)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from stowage.core.netpolicy import DEFAULT_DENIED_NETWORKS, NetworkPolicy, parse_networks
+from stowage.core.security.netpolicy import DEFAULT_DENIED_NETWORKS, NetworkPolicy, parse_networks
 from stowage.plugins.backends.probe_gate import MIN_INTERVAL, PER_SESSION_PER_MINUTE, probe_gate
 from tests.plugins.backends.endpoint_support import backend_body, started
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stowage.core.endpoints import EndpointRecord
+from stowage.core.contracts.endpoints import EndpointRecord
 from stowage.plugins.sqlite import CORE_SET, SqliteStore
 
 

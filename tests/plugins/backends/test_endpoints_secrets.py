@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 
-from stowage.core.endpoints import EndpointRecord
-from stowage.core.logs import JsonFormatter
+from stowage.core.contracts.endpoints import EndpointRecord
+from stowage.core.kernel.logs import JsonFormatter
 from stowage.testing.harness import write_settings
 from tests.plugins.backends.endpoint_support import backend_body, started
 
@@ -77,7 +77,7 @@ async def test_server_refuses_to_start_without_root_key_while_a_sealed_row_exist
     config = write_settings(folder)  # the same database, listeners on free ports
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOWAGE_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "stowage.core.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "stowage.core.kernel.cli", "serve", "--config", str(config)],
         env=env,
         capture_output=True,
         text=True,

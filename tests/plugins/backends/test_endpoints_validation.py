@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stowage.core.errors import BadRequest
+from stowage.core.kernel.errors import BadRequest
 from stowage.plugins.backends.endpoint_input import normalize_id, parse_create, parse_patch, validate_endpoint
 from tests.plugins.backends.endpoint_support import backend_body, closed_port_url, started
 

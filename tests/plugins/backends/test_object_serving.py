@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from stowage.core.objectserving import OBJECT_CSP
+from stowage.core.web.objectserving import OBJECT_CSP
 
 CASES = [
     # (key, stored content type, disposition the browser gets for ?disposition=inline)

@@ -10,7 +10,7 @@ import os
 
 import aiohttp
 
-from stowage.core.backends import backend_registry
+from stowage.core.contracts.backends import backend_registry
 
 
 def obj(bucket: str, rest: str = "", bid: str = "main") -> str:

@@ -7,7 +7,7 @@ import asyncio
 import botocore.exceptions
 import pytest
 
-from stowage.core.quotas import QuotaExceededError
+from stowage.core.contracts.quotas import QuotaExceededError
 from tests.plugins.quotas.support import policy_env
 from tests.plugins.s3proxy.proxyenv import upstream_client
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent, recorder
-from stowage.core.identity import Identity
+from stowage.core.contracts.audit import AuditEvent, recorder
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 from stowage.testing.fixtures_s3 import make_s3_client
 

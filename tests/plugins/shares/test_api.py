@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.formats.timefmt import to_rfc3339
 from tests.plugins.shares.support import ADMIN, ALICE, BOB, READER, share_env
 
 

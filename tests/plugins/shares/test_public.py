@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.formats.timefmt import to_rfc3339
 from stowage.plugins.shares.objects import RAW_CSP
 from tests.plugins.shares.support import ALICE, cookie_from, share_env
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-STOWAGE = [sys.executable, "-m", "stowage.core.cli"]
+STOWAGE = [sys.executable, "-m", "stowage.core.kernel.cli"]
 PAGE = 4096
 REPO = Path(__file__).resolve().parents[3]
 
