@@ -28,7 +28,7 @@ from stowage.core.kernel.errors import ConfigError
 from stowage.core.kernel.runtime import load_settings_and_plugins
 from stowage.hooks import hookimpl
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 ROOT_SETTINGS = REPO_ROOT / "settings.yaml"
 CONFIG_DOC = REPO_ROOT / "docs" / "configuration.md"
 

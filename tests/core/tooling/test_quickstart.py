@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.core.test_cli import clean_env, free_port
+from tests.core.kernel.test_cli import clean_env, free_port
 
 
 def _wait_for_banner(proc: subprocess.Popen[str], log: Path, timeout: float = 30) -> str:
