@@ -192,5 +192,5 @@ def stowage_cli_commands() -> Any:
     """Contribute extra ``stowage`` subcommands.
 
     When: when the CLI builds its parser.
-    Returns: a list of ``stowage.core.kernel.cli.Command`` (name, help, add_arguments, run).
+    Returns: a list of ``stowage.core.kernel.command.Command`` (name, help, add_arguments, run).
     """

@@ -113,7 +113,7 @@ def test_hook_stowage_cli_commands(tmp_path: Path, monkeypatch, capsys) -> None:
     plugins_dir = tmp_path / "plugins.d"
     plugins_dir.mkdir()
     (plugins_dir / "hello_cmd.py").write_text(
-        "from stowage.core.kernel.cli import Command\n"
+        "from stowage.core.kernel.command import Command\n"
         "from stowage.hooks import hookimpl\n"
         "def _args(p): p.add_argument('--name', required=True)\n"
         "def _run(args, ctx): print('hello', args.name); return 0\n"

@@ -12,44 +12,13 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from stowage.core.kernel.command import CliContext, Command
+from stowage.core.kernel.commands import CORE_COMMANDS
 from stowage.core.kernel.errors import StowageError
 
 __all__ = ["CliContext", "Command", "main"]
-
-
-@dataclass(frozen=True)
-class Command:
-    """A ``stowage`` subcommand. ``run`` may be sync or async and returns the exit code."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, CliContext], Any]
-
-
-class CliContext:
-    """Lazily loads settings and plugins for the command that needs them."""
-
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
-        self._loaded: tuple[Any, Any] | None = None
-
-    def load(self) -> tuple[Any, Any]:
-        """``(settings, plugin_manager)``; raises ``ConfigError``/``PluginError``."""
-        if self._loaded is None:
-            from stowage.core.kernel.runtime import load_settings_and_plugins
-
-            self._loaded = load_settings_and_plugins(self.config_path)
-        return self._loaded
-
-
-def _core_commands() -> list[Command]:
-    from stowage.core.kernel import commands
-
-    return commands.CORE_COMMANDS
 
 
 def _plugin_commands(ctx: CliContext) -> tuple[list[Command], BaseException | None]:
@@ -85,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stowage`` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     ctx = CliContext(_config_from_argv(args_list))
-    commands = _core_commands()
+    commands = list(CORE_COMMANDS)
     core_names = {c.name for c in commands}
     wants_plugins = not args_list or args_list[0] not in core_names
     load_error: BaseException | None = None

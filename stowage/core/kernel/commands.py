@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from stowage.core.kernel.cli import CliContext, Command
+from stowage.core.kernel.command import CliContext, Command
 from stowage.core.kernel.errors import ConfigError, StowageError
 from stowage.core.kernel.logs import configure_logging, redact
 from stowage.core.kernel.plugins import loaded_plugins

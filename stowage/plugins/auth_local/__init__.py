@@ -36,7 +36,7 @@ from stowage.plugins.auth_local.sessions import FLUSH_EVERY, PURGE_EVERY, SERVIC
 from stowage.plugins.auth_local.static import load_static_admin
 
 if TYPE_CHECKING:
-    from stowage.core.kernel.cli import Command
+    from stowage.core.kernel.command import Command
     from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["quickstart_admin"]

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from stowage.core.contracts.accounts import UsernameTaken
-from stowage.core.kernel.cli import CliContext, Command
+from stowage.core.kernel.command import CliContext, Command
 from stowage.core.kernel.errors import ApiError, StowageError
 from stowage.core.security.passwords import hash_password_sync
 from stowage.plugins.auth_local.local_users import create_local_user

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from stowage.core.contracts.store import MigrationSet
-from stowage.core.kernel.cli import Command
+from stowage.core.kernel.command import Command
 from stowage.hooks import hookimpl
 from stowage.plugins.sqlite import integrity
 from stowage.plugins.sqlite.migrations import CORE_MIGRATIONS, CORE_SET

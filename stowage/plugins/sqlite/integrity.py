@@ -18,7 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from stowage.core.contracts.store import StoreError
-from stowage.core.kernel.cli import CliContext, Command
+from stowage.core.kernel.command import CliContext, Command
 
 __all__ = ["FIRST_PROBLEMS", "command", "corruption_error", "quick_check", "run_check"]
 
