@@ -1,4 +1,4 @@
-"""Built-in ``core_api``: liveness, readiness and metrics routes (API-1…API-3, HEALTH-1).
+"""Built-in ``core_api``: liveness, readiness and metrics routes.
 
 ``/healthz`` and ``/readyz`` deliberately check neither the database nor the backends, so an
 orchestrator does not restart Stowage when an upstream flickers.

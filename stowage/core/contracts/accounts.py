@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 FLAG_MUST_CHANGE_PW = 1
-"""Session flag bit 0: the session's user must change its password (AUTH-6)."""
+"""Session flag bit 0: the session's user must change its password."""
 
 UNCHANGED: Any = object()
 """Sentinel for "leave this field as it is" in ``UserRepository.update``."""
@@ -90,7 +90,7 @@ class User:
 
 @dataclass(frozen=True)
 class Session:
-    """One ``sessions`` row; ``id`` is the opaque cookie value (SESS-1)."""
+    """One ``sessions`` row; ``id`` is the opaque cookie value."""
 
     id: str
     user_id: str
@@ -110,7 +110,7 @@ class Session:
 
 @dataclass(frozen=True)
 class UserRemoval:
-    """What deleting a user took with it (D9): its S3 credentials are deleted, not disabled (a
+    """What deleting a user took with it: its S3 credentials are deleted, not disabled (a
     deleted account has nothing to re-enable), and its live share links are revoked."""
 
     credentials_deleted: tuple[str, ...] = ()
@@ -119,7 +119,7 @@ class UserRemoval:
 
 @dataclass(frozen=True)
 class UserFilter:
-    """USER-2 list filters; ``None`` means "any"."""
+    """Filters of the users list; ``None`` means "any"."""
 
     query: str = ""
     role: str | None = None

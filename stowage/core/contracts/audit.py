@@ -1,4 +1,4 @@
-"""Audit events, the recorder every feature writes into, and the audit store contract (AUDIT-1…8).
+"""Audit events, the recorder every feature writes into, and the audit store contract.
 
 Features build an ``AuditEvent`` and hand it to ``recorder(runtime).record(event)``; recording
 never blocks or fails a request. The built-in ``audit`` plugin provides the recorder (sampling
@@ -6,7 +6,7 @@ hook, bounded queue, batched writes, export hook); without it events go nowhere
 (``NullRecorder``). Dashboard handlers use ``audit_request(...)``, which fills actor, request id,
 address and agent.
 
-Reading back: ``AuditFilter`` holds the AUDIT-6 filters (``AuditFilter.from_args`` parses query
+Reading back: ``AuditFilter`` holds the audit API's filters (``AuditFilter.from_args`` parses query
 parameters) and ``audit_repository(runtime)`` returns the store's ``AuditRepository``.
 """
 
@@ -65,7 +65,7 @@ class AuditEvent:
         return json.dumps(self.detail, separators=(",", ":"), sort_keys=True) if self.detail else None
 
     def to_json(self) -> dict[str, Any]:
-        """The API/export shape (AUDIT-6): empty fields omitted, timestamp RFC 3339."""
+        """The API/export shape: empty fields omitted, timestamp RFC 3339."""
         out: dict[str, Any] = {"id": self.id, "timestamp": to_rfc3339(self.ts), "action": self.action}
         for name in ("user_id", "backend", "bucket", "key", "request_id", "ip", "user_agent"):
             value = getattr(self, name)
@@ -109,7 +109,7 @@ class NullRecorder:
 
 
 def parse_bound(text: str, *, end: bool) -> datetime | None:
-    """Parse a ``from``/``to`` filter value; ``None`` when empty or unparsable (AUDIT-6, AUDIT-7).
+    """Parse a ``from``/``to`` filter value; ``None`` when empty or unparsable.
 
     RFC 3339 is taken as is. A date-only ``YYYY-MM-DD`` (UTC) means the start of that day, or for
     ``end=True`` its last microsecond, so ``to=2026-04-01`` includes the whole day.
@@ -134,7 +134,7 @@ def parse_bound(text: str, *, end: bool) -> datetime | None:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """The AUDIT-6 filters; an empty string or ``None`` matches anything.
+    """The audit API's filters; an empty string or ``None`` matches anything.
 
     ``user``, ``backend``, ``bucket`` and ``status`` match exactly; ``action`` is a prefix
     (``share.`` matches every share action); ``since``/``until`` are inclusive bounds.

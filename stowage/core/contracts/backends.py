@@ -1,4 +1,4 @@
-"""The backend registry interface: every feature finds a backend's driver through it (BE-1).
+"""The backend registry interface: every feature finds a backend's driver through it.
 
 The built-in ``backends`` plugin installs the registry as ``runtime.services["backends"]``;
 features call ``backend_registry(runtime).driver(backend_id)``.
@@ -28,7 +28,7 @@ class HealthProbe:
 
 @dataclass
 class BackendHealth:
-    """Last probe result plus a ring of the last 20 probes (BE-4)."""
+    """Last probe result plus a ring of the last 20 probes."""
 
     healthy: bool = False
     last_probe_at: datetime | None = None

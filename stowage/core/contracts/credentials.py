@@ -1,4 +1,4 @@
-"""Virtual credentials: what the S3 proxy authenticates tenants with (VC-1…VC-7, PROXY-21/22).
+"""Virtual credentials: what the S3 proxy authenticates tenants with.
 
 A credential is an access key id + secret bound to one backend and a list of buckets (its scope).
 Stored rows (``StoredCredential``, ``StoredBinding``) are what the store returns.
@@ -41,7 +41,7 @@ class VirtualCredential:
     expires_at: datetime | None = None
     source: str = "sqlite"
     read_only: bool = False
-    """The owner's role is ``readonly``: the proxy lets only ``READ_METHODS`` through (D9)."""
+    """The owner's role is ``readonly``: the proxy lets only ``READ_METHODS`` through."""
 
     def usable(self, now: datetime) -> bool:
         """Enabled and not expired at ``now`` (expiry is re-checked on every lookup)."""

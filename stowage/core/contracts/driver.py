@@ -1,4 +1,4 @@
-"""The storage-driver seam: what every backend type implements (SPEC §2.6, BE-2, BE-3).
+"""The storage-driver seam: what every backend type implements.
 
 A driver is built by the ``stowage_storage_driver(backend)`` hook for a ``BackendSpec`` whose
 ``type`` it owns (the built-in ``s3v4`` plugin answers ``s3v4``). Everything in the dashboard API

@@ -1,8 +1,8 @@
-"""UI-managed backends as stored: the ``EndpointRecord`` row and the repository contract (BE-5…BE-8).
+"""UI-managed backends as stored: the ``EndpointRecord`` row and the repository contract.
 
 The store plugin provides the repository as ``runtime.store.backends``. Rows keep the upstream
-secret sealed (``secret_key_enc``, SEC-1/SEC-4); only the backend registry unseals it, and only
-to build a driver. Nothing here ever holds the plaintext secret.
+secret sealed (``secret_key_enc``, AES-256-GCM under the root key); only the backend registry
+unseals it, and only to build a driver. Nothing here ever holds the plaintext secret.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Bucket quotas: the service contract every enforcement point calls, and the error it raises.
 
 The built-in ``quotas`` plugin installs a :class:`QuotaService` as ``runtime.services["quotas"]``
-(QUOTA-1…9). Enforcement points call ``check`` before a write and ``record`` after it; the dashboard
+. Enforcement points call ``check`` before a write and ``record`` after it; the dashboard
 maps :class:`QuotaExceededError` to 507 ``quota_exceeded`` (it is an ``ApiError``), the S3 proxy
 to 507 ``EntityTooLarge`` XML. Limits come from the ``stowage_quota_limits`` hook.
 """

@@ -32,7 +32,7 @@ class ShareCodeTaken(StowageError):
 
 @dataclass(frozen=True)
 class Share:
-    """One row of the ``shares`` table (DB-13); ``max_downloads`` ``None`` or 0 means unlimited."""
+    """One row of the ``shares`` table; ``max_downloads`` ``None`` or 0 means unlimited."""
 
     id: str
     code: str

@@ -1,6 +1,6 @@
 """Bucket names, object keys, download file names and the ``Range`` subset every HTTP surface shares.
 
-BKT-2, OBJ-2, OBJ-16: used by the storage API and by share links alike.
+The storage API and share links use the same rules.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def is_bucket_name(name: str) -> bool:
 
 
 def key_problem(key: str) -> str:
-    """Why ``key`` is not acceptable (OBJ-16), or ``""`` when it is."""
+    """Why ``key`` is not acceptable, or ``""`` when it is."""
     size = len(key.encode("utf-8", "surrogatepass"))
     if not 1 <= size <= 1024:
         return "keys are 1-1024 bytes"

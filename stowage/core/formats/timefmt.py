@@ -1,6 +1,6 @@
 """Timestamp text formats: the one canonical UTC form stored in the database, and RFC 3339 for the API.
 
-Stored form (DB-6), written by :func:`format_ts`::
+Stored form, written by :func:`format_ts`::
 
     2026-04-26 02:06:35.123456000+00:00
 

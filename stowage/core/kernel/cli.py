@@ -1,4 +1,4 @@
-"""The ``stowage`` command line (CLI-1, CLI-2, D5): core commands plus plugin-contributed ones.
+"""The ``stowage`` command line: core commands plus plugin-contributed ones.
 
 Usage errors print usage on stderr and exit 1; ``help``/``-h``/``--help`` print usage and exit 0;
 any other failure prints ``stowage: <error>`` on stderr and exits 1.

@@ -321,7 +321,7 @@ def _defaults() -> dict[str, Any]:
 
 
 def validate_settings(raw: RawSettings, validators: Sequence[Any] = ()) -> Settings:
-    """Check every key (CFG-7) and build the typed tree; ``validators`` come from plugins."""
+    """Check every key and build the typed tree; ``validators`` come from plugins."""
     _warn_unknown(_defaults(), raw.data)
 
     level = _str(raw, "log.level").lower() or "info"

@@ -1,4 +1,4 @@
-"""Structured logging to stdout in ``json`` or ``text`` form, with secrets redacted (LOG-1…LOG-4).
+"""Structured logging to stdout in ``json`` or ``text`` form, with secrets redacted.
 
 Fields are passed with ``extra={...}``. Any field whose name suggests a secret (password, secret,
 token, authorization, signature, cookie, hash) is replaced by ``REDACTED`` before it is written.

@@ -1,4 +1,4 @@
-"""The Runtime's Prometheus registry and the dashboard metrics (MET-1…MET-4, MET-10…MET-13).
+"""The Runtime's Prometheus registry and the dashboard metrics.
 
 One registry per Runtime (never the global default), shared by the dashboard and the proxy.
 Labels never carry bucket or key names.
@@ -26,7 +26,7 @@ BYTES_BUCKETS = (1024, 65536, 1 << 20, 16 << 20, 256 << 20, 1 << 30, 16 << 30)
 
 
 def new_registry() -> CollectorRegistry:
-    """A fresh registry with process, GC and platform collectors (MET-3)."""
+    """A fresh registry with process, GC and platform collectors."""
     registry = CollectorRegistry(auto_describe=True)
     ProcessCollector(registry=registry)
     GCCollector(registry=registry)
@@ -48,7 +48,7 @@ class ScrapeGauge(Collector):
 
 
 class DashboardMetrics:
-    """Request metrics for ``/api/*`` on the dashboard listener (MET-2, MET-10…MET-12)."""
+    """Request metrics for ``/api/*`` on the dashboard listener."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(

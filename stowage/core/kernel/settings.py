@@ -155,7 +155,7 @@ class AuditSettings:
     proxy_success_read_rate: float
     queue_size: int
     batch_size: int
-    durability: str = "batch"  # batch | sync (AUDIT-2; issue 11 item 19)
+    durability: str = "batch"  # batch | sync: group commits, or commit each event before answering
 
 
 @dataclass(frozen=True)

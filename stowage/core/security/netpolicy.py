@@ -1,4 +1,4 @@
-"""Which addresses Stowage may connect to as a backend (issue 11 item 14, setting
+"""Which addresses Stowage may connect to as a backend (setting
 ``backend_network.denied_networks``).
 
 A backend endpoint is an outbound connection an admin types in and any signed-in user can make

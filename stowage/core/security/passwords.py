@@ -1,4 +1,4 @@
-"""Password hashing (AUTH-1) and the password policy (AUTH-2).
+"""Password hashing and the password policy.
 
 Hashes are argon2id PHC strings in exactly the original's form, so hashes move between the two::
 
@@ -8,7 +8,7 @@ Verification reads m/t/p from the string (older or tuned hashes keep working), r
 ``v=19`` and compares in constant time. Each hash costs ~64 MiB and ~100 ms of CPU, so the async
 variants run in a worker thread and at most ``MAX_CONCURRENT`` run at once per event loop; the
 CLI uses the ``*_sync`` variants. ``DUMMY_HASH`` is verified for unknown or disabled accounts so a
-login costs the same whether or not the user exists (AUTH-4).
+login costs the same whether or not the user exists.
 """
 
 from __future__ import annotations
@@ -137,6 +137,6 @@ async def verify_password(password: str, phc: str) -> bool:
 
 
 def check_password_policy(password: str, min_length: int) -> None:
-    """Raise 400 ``weak_password`` when ``password`` is shorter than ``min_length`` bytes (AUTH-2)."""
+    """Raise 400 ``weak_password`` when ``password`` is shorter than ``min_length`` bytes."""
     if len(password.encode("utf-8")) < min_length:
         raise BadRequest(f"password must be at least {min_length} characters", code="weak_password")

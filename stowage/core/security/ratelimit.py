@@ -1,4 +1,4 @@
-"""In-process rate limiters with idle-key eviction (RL-1…RL-4, PROXY-11, ANON-4).
+"""In-process rate limiters with idle-key eviction.
 
 ``SlidingWindowLimiter``: at most ``limit`` events per ``window`` seconds per key (login, API
 session, share links). ``TokenBucketLimiter``: ``rate`` tokens per second with a burst of

@@ -1,4 +1,4 @@
-"""The root key and sealing: AES-256-GCM in the original's byte layout (SEC-1…SEC-5, D2).
+"""The root key and sealing: AES-256-GCM in the original's byte layout.
 
 A sealed blob is ``0x01`` (version) ‖ ``0x00`` (key id) ‖ 12-byte nonce ‖ ciphertext+tag, and the
 14-byte header is the associated data. Empty plaintext seals to an empty blob.

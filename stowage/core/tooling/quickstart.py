@@ -1,4 +1,4 @@
-"""``stowage quickstart``: a working Stowage on a fresh data folder with nothing else running (D4).
+"""``stowage quickstart``: a working Stowage on a fresh data folder with nothing else running.
 
 It writes ``<data-dir>/settings.yaml`` on first use (database, root key file, one backend), starts
 the embedded S3 upstream — ``rclone serve s3`` over ``<data-dir>/objects``, so objects stay on

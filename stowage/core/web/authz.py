@@ -1,4 +1,4 @@
-"""The ``/api`` access pipeline and the role gates routes declare (RBAC-1, SESS-5, AUTH-6, RL-2).
+"""The ``/api`` access pipeline and the role gates routes declare.
 
 For every request under ``/api/`` (except routes marked ``@public``), in this order: ask the
 ``stowage_authenticate`` hook for an ``Identity`` (none ⇒ 401 ``unauthorized``) → CSRF for
@@ -27,7 +27,7 @@ __all__ = ["api_guard", "current_identity", "optional_identity", "public", "requ
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Paths a must-change-password session may still use (AUTH-6).
+# Paths a must-change-password session may still use.
 PASSWORD_CHANGE_PATHS = frozenset({"/api/me", "/api/me/password"})
 
 

@@ -1,6 +1,6 @@
-"""The effective client address behind trusted reverse proxies (HTTP-2, CFG-13, RL-4).
+"""The effective client address behind trusted reverse proxies.
 
-Deliberately unlike the original (D9): an empty ``server.trusted_proxies`` trusts *no* peer, so
+Deliberately unlike the original: an empty ``server.trusted_proxies`` trusts *no* peer, so
 the socket peer is the client and forwarding headers are ignored. Otherwise anyone could rotate
 ``X-Forwarded-For`` past the per-IP limiters and write any address into the audit log.
 """

@@ -1,9 +1,9 @@
 """The dashboard listener's Quart app: blueprints from plugins, and the cross-cutting rules.
 
-Every response gets the security headers (HTTP-1) and an ``X-Request-Id`` (HTTP-3); the
-effective client address honours trusted proxies (HTTP-2); ``ApiError`` and every unhandled
-exception render as the JSON envelope (HTTP-4); unknown paths are JSON 404s (D7); ``/api/*``
-requests are measured (MET-2) and requests answered with a status ≥ 400 are logged (LOG-2).
+Every response gets the security headers and an ``X-Request-Id``; the
+effective client address honours trusted proxies; ``ApiError`` and every unhandled
+exception render as the JSON envelope; unknown paths are JSON 404s; ``/api/*``
+requests are measured and requests answered with a status ≥ 400 are logged.
 """
 
 from __future__ import annotations

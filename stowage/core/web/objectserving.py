@@ -1,5 +1,5 @@
 """How object bytes are served to a browser: the one decision shared by share ``/raw`` and the
-dashboard's object routes (SHARE-8, D9: object bytes never run as the dashboard).
+dashboard's object routes: object bytes never run as the dashboard.
 
 Every response that carries object bytes gets a sandbox CSP (the document has no origin, so a
 script in it can read no cookie and call no API), ``nosniff`` (the browser must not promote a

@@ -9,7 +9,7 @@ How the parts combine:
   (``stowage.plugins.sqlite.audit`` for SQLite) and hands each committed batch to every
   ``stowage_audit_export``. It owns ``stowage_audit_dropped_total`` and
   ``stowage_audit_queue_depth``.
-* ``sampling`` — the ``trylast`` default ``stowage_audit_sample`` (AUDIT-4, decision 14).
+* ``sampling`` — the ``trylast`` default ``stowage_audit_sample`` (samples successful proxy reads).
 * ``api`` + ``csvexport`` — ``GET /api/admin/audit`` and the streamed ``/api/admin/audit.csv``.
 
 Shutdown: ``stowage_shutdown`` waits for everything queued; events other plugins record during

@@ -41,7 +41,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def page_limit(value: int | None) -> int:
-    """AUDIT-6: default 200; anything above 1000, zero or negative falls back to 200."""
+    """The page size: default 200; anything above 1000, zero or negative falls back to 200."""
     return value if value is not None and 0 < value <= MAX_LIMIT else DEFAULT_LIMIT
 
 

@@ -1,4 +1,4 @@
-"""CSV rendering of audit events for ``/api/admin/audit.csv``: quoting, formula guard, chunking (AUDIT-7)."""
+"""CSV rendering of audit events for ``/api/admin/audit.csv``: quoting, formula guard, chunking."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``QueueRecorder``: the non-blocking audit recorder — bounded queue, one writer task, batches (AUDIT-2)."""
+"""``QueueRecorder``: the non-blocking audit recorder — bounded queue, one writer task, batches."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ __all__ = ["WARN_INTERVAL", "QueueRecorder"]
 
 log = logging.getLogger("stowage.audit")
 
-#: Seconds between two "events dropped" warnings (AUDIT-2: once a minute).
+#: Seconds between two "events dropped" warnings: a flood of drops must not flood the log too.
 WARN_INTERVAL = 60.0
 #: How long the writer lets a partial batch fill before committing it. Under load this turns many
 #: one-row transactions into few full ones (measured: bad-signature floods in bench/proxy.py);

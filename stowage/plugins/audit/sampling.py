@@ -1,4 +1,4 @@
-"""The default ``stowage_audit_sample``: AUDIT-4 sampling of successful proxy reads (decision 14)."""
+"""The default ``stowage_audit_sample``: sampling of successful proxy reads by ``audit.sampling.*``."""
 
 from __future__ import annotations
 

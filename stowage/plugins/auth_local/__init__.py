@@ -5,7 +5,7 @@ How the parts combine:
 * ``sessions`` — ``SessionManager``, one per Runtime (``runtime.services["auth_local.sessions"]``):
   issues sessions, attaches a cookie to an ``Identity`` through a 30 s cache, coalesces
   ``last_seen_at`` writes (flushed every 2 s and at shutdown), purges dead sessions every 5 min.
-  Semantics (SESS-3, decision 20): a session dies ``auth.session.lifetime`` after it was created
+  Semantics: a session dies ``auth.session.lifetime`` after it was created
   however busy it is, and earlier when unused for ``auth.session.idle_timeout``. Cached identities
   are dropped on logout, user patch/disable/delete, password change and admin reset, so those take
   effect on the user's next request.

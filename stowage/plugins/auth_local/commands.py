@@ -1,4 +1,4 @@
-"""``stowage create-admin`` (CLI-3) and ``stowage hash-password`` (CLI-4)."""
+"""``stowage create-admin`` and ``stowage hash-password``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``POST /auth/login/local`` and ``POST /auth/logout`` (AUTH-3..5, AUTH-8, SESS-1, SESS-4, RL-1)."""
+"""``POST /auth/login/local`` and ``POST /auth/logout``."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ blueprint = Blueprint("auth_local_login", __name__)
 
 
 def login_limiter(runtime: Runtime) -> SlidingWindowLimiter:
-    """The per-IP login limiter (RL-1), shared with any other login route (e.g. OIDC)."""
+    """The per-IP login limiter, shared with any other login route (e.g. OIDC)."""
     limiter = runtime.services.get("ratelimit.login")
     if limiter is None:
         rl = runtime.settings.ratelimit
@@ -67,9 +67,9 @@ async def _clear_refused_cookies(response: Response) -> Response:
 
 
 async def _refuse(username: str, reason: str, user_id: str = "", verify: bool = False) -> Unauthorized:
-    if verify:  # flatten timing: unknown and disabled users cost one real verification (AUTH-4)
+    if verify:  # flatten timing: unknown and disabled users cost one real verification
         await verify_password("not-the-password", DUMMY_HASH)
-    # Failed logins are audited (SPEC §5 P1); the attempted password never is.
+    # Failed logins are audited; the attempted password never is.
     audit_request(
         "auth.login_failed", status="denied", user_id=user_id, detail={"username": username, "reason": reason}
     )

@@ -1,4 +1,4 @@
-"""``GET /api/auth/config``, ``GET /api/me`` and ``POST /api/me/password`` (AUTH-7, AUTH-10, API-7..9)."""
+"""``GET /api/auth/config``, ``GET /api/me`` and ``POST /api/me/password``."""
 
 from __future__ import annotations
 

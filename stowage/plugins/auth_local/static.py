@@ -1,4 +1,4 @@
-"""The static break-glass admin (AUTH-8): a username from settings, an argon2id hash from the environment."""
+"""The static break-glass admin: a username from settings, an argon2id hash from the environment."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Admin routes for backends: ``/api/admin/backends`` (API-47, API-44; BE-5…BE-9).
+"""Admin routes for backends: ``/api/admin/backends``.
 
 Each mutation (create, patch, delete, test) writes one audit event naming the actor and the
-backend. Bodies are capped at 8 KiB (§4.3).
+backend. Bodies are capped at 8 KiB.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bucket routes (API-18..20, BKT-1..3): list (cached 2 s per backend), create, delete."""
+"""Bucket routes: list (cached 2 s per backend), create, delete."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ __all__ = ["BucketListCache", "blueprint"]
 blueprint = Blueprint("storage_buckets", __name__)
 install_error_handler(blueprint)
 
-CACHE_TTL = 2.0  # seconds; SPEC §4.3 "bucket list 2 s"
+CACHE_TTL = 2.0  # seconds a bucket list is reused, so a dashboard refresh does not hit the backend
 
 
 class BucketListCache:
@@ -53,7 +53,7 @@ def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:
     out: dict[str, Any] = {"name": bucket.name}
     if bucket.created_at is not None:
         out["created_at"] = to_rfc3339(bucket.created_at)
-    out["size_tracked"] = False  # SIZE-1 lands later; the size fields are added then
+    out["size_tracked"] = False  # bucket sizes are not tracked yet; the size fields arrive with that feature
     return out
 
 

@@ -1,4 +1,4 @@
-"""Object copy (API-36, OBJ-9): server-side within a backend, streamed through Stowage across
+"""Object copy: server-side within a backend, streamed through Stowage across
 backends (with the destination's quota checked first and updated after)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one mapping from storage-driver errors to dashboard API errors (OBJ-17).
+"""The one mapping from storage-driver errors to dashboard API errors.
 
 Not-found classes become 404 ``not_found`` "resource not found"; anything else from the upstream
 becomes 502 ``backend_error`` "backend operation failed". The upstream's own error code (never its

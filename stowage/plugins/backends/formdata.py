@@ -1,4 +1,4 @@
-"""A bounded, streaming reader for the small-upload form (OBJ-4).
+"""A bounded, streaming reader for the small-upload form.
 
 Quart's own form parsing first buffers the whole body with no cap of ours. This reads the body as
 it arrives, feeds werkzeug's sans-IO multipart decoder, and stops with 413 ``too_large`` as soon

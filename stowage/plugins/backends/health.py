@@ -1,4 +1,4 @@
-"""Backend health probing: one probe, all backends concurrently, and the 60 s loop (BE-4).
+"""Backend health probing: one probe, all backends concurrently, and the 60 s loop.
 
 A probe is the driver's ``probe`` (ListBuckets) bounded by a timeout; its result goes into the
 entry's ``BackendHealth`` (last status plus a ring of the last 20 probes). A probe never raises.

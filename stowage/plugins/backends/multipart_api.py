@@ -1,4 +1,4 @@
-"""Dashboard multipart uploads (API-40, OBJ-15): list, create, streamed parts, complete, abort.
+"""Dashboard multipart uploads: list, create, streamed parts, complete, abort.
 
 A part's body is relayed to the upstream as it arrives (``request.body`` iterated, never awaited
 whole) with the declared ``Content-Length``; the 64 MiB cap bounds what Quart can buffer for one

@@ -1,4 +1,4 @@
-"""Object routes (API-27, API-28, API-33, API-35; OBJ-1..3, OBJ-5, OBJ-6): list, download (streamed,
+"""Object routes: list, download (streamed,
 single ranges), HEAD/info, delete, bulk delete. Uploads are in ``upload_api``."""
 
 from __future__ import annotations

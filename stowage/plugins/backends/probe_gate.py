@@ -1,4 +1,4 @@
-"""Limits on on-demand backend probes (``GET /api/backends/<id>/health``, issue 11 item 14).
+"""Limits on on-demand backend probes (``GET /api/backends/<id>/health``).
 
 Any signed-in user can ask for a probe, and a probe is an outbound connection Stowage makes. So a
 backend probed less than ``MIN_INTERVAL`` seconds ago answers its recorded result without a new

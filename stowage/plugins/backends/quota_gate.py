@@ -1,4 +1,4 @@
-"""The seam where quotas (QUOTA-3) plug into the storage API; inert until a quota service exists.
+"""The seam where quotas plug into the storage API; inert until a quota service exists.
 
 The quotas plugin installs a ``stowage.core.contracts.quotas.QuotaService``: uploads and copies ask
 ``check`` first (507 ``quota_exceeded``) and ``record`` their bytes after; deletes ``refresh``

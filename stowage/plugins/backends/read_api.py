@@ -1,4 +1,4 @@
-"""Read routes for backends any signed-in user may call (API-15, API-16, API-17)."""
+"""Read routes for backends any signed-in user may call."""
 
 from __future__ import annotations
 

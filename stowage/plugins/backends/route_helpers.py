@@ -45,7 +45,7 @@ def target(bid: str, bucket: str) -> tuple[StorageDriver, str]:
 
 
 def object_json(info: ObjectInfo) -> dict[str, Any]:
-    """The object shape of OBJ-1/OBJ-3: empty optional fields are left out."""
+    """The API shape of an object: empty optional fields are left out."""
     out: dict[str, Any] = {"key": info.key, "size": info.size}
     optional = {
         "etag": info.etag,

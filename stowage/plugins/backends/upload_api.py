@@ -1,4 +1,4 @@
-"""The small dashboard upload (API-34, OBJ-4): a multipart form of at most 5 MiB (+64 KiB)."""
+"""The small dashboard upload: a multipart form of at most 5 MiB (+64 KiB)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API-25: ``GET/PUT/DELETE …/buckets/<bucket>/quota`` and ``POST …/quota/recompute`` (QUOTA-5…8)."""
+"""``GET/PUT/DELETE …/buckets/<bucket>/quota`` and ``POST …/quota/recompute``."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _tracker(runtime: Runtime, bid: str) -> QuotaTracker:
 
 
 async def quota_json(runtime: Runtime, tracker: QuotaTracker, bid: str, bucket: str) -> dict[str, Any]:
-    """The QUOTA-5 shape (the original code's field names), empty optional fields left out."""
+    """The quota's API shape (the original code's field names), empty optional fields left out."""
     limits = await tracker.limits(bid, bucket)
     row = await runtime.store.quotas.get(bid, bucket)  # type: ignore[attr-defined]
     usage = tracker.usage(bid, bucket)

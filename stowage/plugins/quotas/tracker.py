@@ -1,6 +1,6 @@
 """``QuotaTracker``: the quota service — limits, in-memory usage, scans and soft-cap audit rows.
 
-Usage per bucket lives in memory (QUOTA-2): filled by full recursive listings (pages of 1000)
+Usage per bucket lives in memory: filled by full recursive listings (pages of 1000)
 at start-up and every ``quotas.scan_interval``, bumped by uploads and lowered by deletes through
 ``record``. A bucket never scanned since start-up is scanned synchronously on its first
 ``check`` (10 s); when that scan fails the write is allowed (fail-open) with a warning.

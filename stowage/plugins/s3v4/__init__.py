@@ -1,4 +1,4 @@
-"""Built-in ``s3v4``: the storage driver for any S3-compatible upstream over SigV4 (BE-2, BE-3).
+"""Built-in ``s3v4``: the storage driver for any S3-compatible upstream over SigV4.
 
 Parts: ``driver`` (``S3V4Driver``, the ``StorageDriver`` implementation), ``client`` (the pooled
 aiobotocore client and streamed GET bodies), ``upload`` (streamed PUTs signed with

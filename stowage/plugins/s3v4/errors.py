@@ -1,4 +1,4 @@
-"""Turn upstream failures (botocore, aiohttp, timeouts) into the driver's typed errors (BE-2).
+"""Turn upstream failures (botocore, aiohttp, timeouts) into the driver's typed errors.
 
 One table decides the class from the S3 error code, then the HTTP status: the dashboard maps the
 result to 404 ``not_found`` / 412 / 416 / 501 / 502 ``backend_error`` in one place of its own.

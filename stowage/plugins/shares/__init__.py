@@ -2,11 +2,11 @@
 
 How the parts combine:
 
-* ``rules`` — pure rules: object-key validation (OBJ-16), download file names, active content
-  types, preview kinds, the single ``Range`` form (OBJ-2).
+* ``rules`` — pure rules: object-key validation, download file names, active content
+  types, preview kinds, the single ``Range`` form.
 * ``api`` (``/api/shares``) — owners create, list and revoke shares (SHARE-1…4); the record and
   its store contract are ``stowage.core.contracts.shares``, the table ``stowage.plugins.sqlite.shares``.
-* ``gate`` — what every public ``/s/<code>`` request passes: the per-IP limiter (RL-3), code
+* ``gate`` — what every public ``/s/<code>`` request passes: the per-IP limiter, code
   resolution through the ``stowage_share_resolve`` hook (the store lookup below is its ``trylast``
   default), the SHARE-5 checks in order, and the audit of each outcome (SHARE-10).
 * ``unlock`` — the HMAC unlock cookie bound to one code (SHARE-7).

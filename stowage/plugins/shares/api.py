@@ -1,4 +1,4 @@
-"""The owner's share API: create, list and revoke (API-41, SHARE-1…SHARE-4)."""
+"""The owner's share API: create, list and revoke."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _invalid(what: str) -> BadRequest:
 
 
 def _either(body: dict[str, Any], name: str, alias: str) -> Any:
-    """The code's field name wins; the documented alias is accepted (§6 decision 16)."""
+    """The code's field name wins; the alias the original documents is accepted too."""
     return body[name] if body.get(name) is not None else body.get(alias)
 
 

@@ -1,8 +1,8 @@
-"""The public gate every ``/s/<code>`` request passes: limit, resolve, check, audit (SHARE-5, RL-3).
+"""The public gate every ``/s/<code>`` request passes: limit, resolve, check, audit.
 
-Order (SHARE-5): unknown code ⇒ 404 ``not_found``; revoked ⇒ 410 ``revoked``; expired ⇒ 410
-``expired``; cap reached ⇒ 410 ``exhausted``; creator's account disabled ⇒ 410 ``suspended`` (D9:
-a link never outlives its creator's rights; re-enabling the account restores it); password set
+Order: unknown code ⇒ 404 ``not_found``; revoked ⇒ 410 ``revoked``; expired ⇒ 410
+``expired``; cap reached ⇒ 410 ``exhausted``; creator's account disabled ⇒ 410 ``suspended`` (a
+link never outlives its creator's rights; re-enabling the account restores it); password set
 and no valid unlock cookie ⇒ 401 ``password_required``. Every outcome is audited with
 ``detail.result`` (SHARE-10); the error code *is* the result name, so one table serves both.
 """

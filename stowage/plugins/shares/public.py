@@ -1,4 +1,4 @@
-"""The public JSON endpoints for recipients and API clients (API-42, SHARE-5…SHARE-8).
+"""The public JSON endpoints for recipients and API clients.
 
 ``GET /s/<code>/info`` (audited ``share.info``), ``POST /s/<code>/unlock`` (``share.unlock``) and
 ``GET /s/<code>/raw`` (``share.access``), each behind the per-IP share limiter.

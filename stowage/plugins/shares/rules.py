@@ -1,7 +1,7 @@
 """Pure rules for shares: codes and preview kinds (SHARE-6). Which types are active (SHARE-8) is
 ``stowage.core.web.objectserving``'s decision, re-exported here, shared with the object routes.
 
-Object-key validation (OBJ-16), download file names and the single ``Range`` form (OBJ-2) are the
+Object-key validation, download file names and the single ``Range`` form are the
 objects API's own rules, re-exported from ``stowage.core.formats.s3names`` so shares and
 the object browser can never disagree. Nothing here touches the request or the store.
 """

@@ -1,4 +1,4 @@
-"""The ``s3_anonymous_bindings`` table (migration 10): buckets readable without a signature (ANON-1/2)."""
+"""The ``s3_anonymous_bindings`` table (migration 10): buckets readable without a signature."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _null(value: str) -> str | None:
-    return value or None  # AUDIT-1: empty strings are stored as NULL
+    return value or None  # empty strings are stored as NULL, so filters and exports see one absent value
 
 
 def _params(event: AuditEvent) -> tuple[Any, ...]:

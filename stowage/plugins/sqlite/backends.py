@@ -48,7 +48,7 @@ def _record(row: Row) -> EndpointRecord:
 
 
 def _blob(value: bytes) -> bytes | None:
-    # An empty secret is stored as NULL, as the original does (SEC-4).
+    # An empty secret is stored as NULL, as the original does.
     return value or None
 
 

@@ -1,4 +1,4 @@
-"""SQLite connections: one serialised writer and a small lazy pool of readers (DB-2, DB-3)."""
+"""SQLite connections: one serialised writer and a small lazy pool of readers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``s3_bucket_cors`` table (migration 11): per-bucket CORS rules as JSON text (CORS-1)."""
+"""The ``s3_bucket_cors`` table (migration 11): per-bucket CORS rules as JSON text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``bucket_quotas`` table (migration 3): per-bucket soft and hard caps (QUOTA-1, QUOTA-6/7)."""
+"""The ``bucket_quotas`` table (migration 3): per-bucket soft and hard caps."""
 
 from __future__ import annotations
 

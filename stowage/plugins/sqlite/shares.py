@@ -1,4 +1,4 @@
-"""The ``shares`` table (DB-13) behind ``stowage.core.contracts.shares.ShareStore``."""
+"""The ``shares`` table behind ``stowage.core.contracts.shares.ShareStore``."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ __all__ = ["SqliteStore"]
 class SqliteStore:
     """One SQLite file (plus its ``-wal``/``-shm``) in WAL mode, with migrations and backups.
 
-    ``path`` is made absolute against the current directory when the store is built (DB-1);
+    ``path`` is made absolute against the current directory when the store is built;
     its parent directory must already exist when the store opens.
     """
 
