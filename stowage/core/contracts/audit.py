@@ -44,7 +44,9 @@ class AuditEvent:
     """One audit row. ``origin`` ("dashboard"/"proxy") and ``method`` feed sampling only."""
 
     action: str
-    status: str = "ok"  # ok | denied | error
+    #: How the action ended: ``ok``, ``denied`` or ``error`` (not an HTTP status). Stored in the
+    #: ``status`` column and sent as ``status`` by the audit API and CSV, the names the schema fixes.
+    outcome: str = "ok"
     user_id: str = ""
     backend: str = ""
     bucket: str = ""
@@ -71,7 +73,7 @@ class AuditEvent:
             value = getattr(self, name)
             if value:
                 out[name] = value
-        out["status"] = self.status
+        out["status"] = self.outcome
         if self.detail:
             out["detail"] = self.detail_json()
         return out
@@ -88,14 +90,14 @@ class AuditRecorder(Protocol):
     async def flush(self) -> None: ...
 
 
-def drops_without_looking(recorder: AuditRecorder, *, origin: str, method: str, status: str) -> bool:
+def drops_without_looking(recorder: AuditRecorder, *, origin: str, method: str, outcome: str) -> bool:
     """True when ``recorder`` would discard such an event whatever else it holds.
 
     Lets a hot path (the proxy) skip building events that sampling throws away; recorders that
     cannot tell answer False (``skips`` is optional).
     """
     skips = getattr(recorder, "skips", None)
-    return bool(skips(origin=origin, method=method, status=status)) if skips is not None else False
+    return bool(skips(origin=origin, method=method, outcome=outcome)) if skips is not None else False
 
 
 class NullRecorder:
@@ -136,15 +138,15 @@ def parse_bound(text: str, *, end: bool) -> datetime | None:
 class AuditFilter:
     """The audit API's filters; an empty string or ``None`` matches anything.
 
-    ``user``, ``backend``, ``bucket`` and ``status`` match exactly; ``action`` is a prefix
-    (``share.`` matches every share action); ``since``/``until`` are inclusive bounds.
+    ``user``, ``backend``, ``bucket`` and ``outcome`` (query parameter ``status``) match exactly;
+    ``action`` is a prefix (``share.`` matches every share action); ``since``/``until`` are inclusive bounds.
     """
 
     user: str = ""
     action: str = ""
     backend: str = ""
     bucket: str = ""
-    status: str = ""
+    outcome: str = ""
     since: datetime | None = None
     until: datetime | None = None
 
@@ -156,7 +158,7 @@ class AuditFilter:
             action=args.get("action", ""),
             backend=args.get("backend", ""),
             bucket=args.get("bucket", ""),
-            status=args.get("status", ""),
+            outcome=args.get("status", ""),
             since=parse_bound(args.get("from", ""), end=False),
             until=parse_bound(args.get("to", ""), end=True),
         )
@@ -192,7 +194,7 @@ def recorder(runtime: Runtime) -> AuditRecorder:
 def audit_request(
     action: str,
     *,
-    status: str = "ok",
+    outcome: str = "ok",
     backend: str = "",
     bucket: str = "",
     key: str = "",
@@ -208,7 +210,7 @@ def audit_request(
     identity = optional_identity()
     event = AuditEvent(
         action=action,
-        status=status,
+        outcome=outcome,
         user_id=user_id if user_id is not None else (identity.user_id if identity else ""),
         backend=backend,
         bucket=bucket,

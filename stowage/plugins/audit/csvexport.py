@@ -51,7 +51,7 @@ def row_cells(event: AuditEvent) -> list[str]:
         event.request_id,
         event.ip,
         event.user_agent,
-        event.status,
+        event.outcome,
         event.detail_json() or "",
     ]
     return [guard(cell) for cell in cells]

@@ -94,13 +94,13 @@ class QueueRecorder:
             return
         self._accepted += 1
 
-    def skips(self, *, origin: str, method: str, status: str) -> bool:
+    def skips(self, *, origin: str, method: str, outcome: str) -> bool:
         """Whether such an event is certainly sampled out (only with the built-in sampler at 0)."""
         return (
             self._sample_inline
             and self._runtime.settings.audit.proxy_success_read_rate <= 0.0
             and origin == "proxy"
-            and status == "ok"
+            and outcome == "ok"
             and method.upper() in sampling.SAMPLED_METHODS
         )
 

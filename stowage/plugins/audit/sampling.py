@@ -22,7 +22,7 @@ def is_sampled(event: AuditEvent) -> bool:
     Only successful proxy reads are: the proxy marks an event ``ok`` only for upstream 2xx/3xx,
     so every failure, denial and write — and every dashboard event — is always recorded.
     """
-    return event.origin == "proxy" and event.status == "ok" and event.method.upper() in SAMPLED_METHODS
+    return event.origin == "proxy" and event.outcome == "ok" and event.method.upper() in SAMPLED_METHODS
 
 
 @hookimpl(trylast=True)

@@ -71,13 +71,16 @@ async def _refuse(username: str, reason: str, user_id: str = "", verify: bool = 
         await verify_password("not-the-password", DUMMY_HASH)
     # Failed logins are audited; the attempted password never is.
     audit_request(
-        "auth.login_failed", status="denied", user_id=user_id, detail={"username": username, "reason": reason}
+        "auth.login_failed",
+        outcome="denied",
+        user_id=user_id,
+        detail={"username": username, "reason": reason},
     )
     return Unauthorized("invalid credentials", code="invalid_credentials")
 
 
 def _locked(username: str, user_id: str) -> RateLimited:
-    audit_request("auth.login_failed", status="denied", user_id=user_id,
+    audit_request("auth.login_failed", outcome="denied", user_id=user_id,
                   detail={"username": username, "reason": "locked"})  # fmt: skip
     return RateLimited("account temporarily locked", code="account_locked")
 

@@ -72,6 +72,6 @@ async def mutation(
     except (DriverError, ApiError) as exc:
         code = api_error(exc).code if isinstance(exc, DriverError) else exc.code
         failed = {**detail, "error": code}
-        audit_request(action, status="error", backend=backend, bucket=bucket, key=key, detail=failed)
+        audit_request(action, outcome="error", backend=backend, bucket=bucket, key=key, detail=failed)
         raise
     audit_request(action, backend=backend, bucket=bucket, key=key, detail=detail)

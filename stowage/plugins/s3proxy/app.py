@@ -398,7 +398,7 @@ class ProxyApp:
             return
         audit = recorder(self.runtime)
         outcome = "ok" if status < 400 else ("denied" if status < 500 else "error")
-        if drops_without_looking(audit, origin="proxy", method=req.method, status=outcome):
+        if drops_without_looking(audit, origin="proxy", method=req.method, outcome=outcome):
             return  # sampled out for certain: don't build the event
         detail: dict[str, Any] = {"auth_mode": req.auth_mode, "result": req.result}
         if req.access_key:
@@ -410,7 +410,7 @@ class ProxyApp:
         audit.record(
             AuditEvent(
                 action="s3.proxy." + operation.lower(),
-                status=outcome,
+                outcome=outcome,
                 backend=req.backend_id,
                 bucket=req.bucket,
                 key=req.key,

@@ -133,7 +133,7 @@ def audit_access(action: str, code: str, result: str, **extra: str) -> None:
     detail = {"share_id": share.id if share else "", "code": code, "result": result, **extra}
     audit_request(
         action,
-        status="ok" if result == "ok" else "denied",
+        outcome="ok" if result == "ok" else "denied",
         backend=share.backend_id if share else "",
         bucket=share.bucket if share else "",
         key=share.key if share else "",

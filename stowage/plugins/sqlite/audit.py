@@ -47,7 +47,7 @@ def _params(event: AuditEvent) -> tuple[Any, ...]:
         _null(event.request_id),
         _null(event.ip),
         _null(event.user_agent),
-        event.status or "ok",
+        event.outcome or "ok",
         event.detail_json(),
     )
 
@@ -79,7 +79,7 @@ def _event(row: Row) -> AuditEvent:
         request_id=row["request_id"] or "",
         ip=row["ip"] or "",
         user_agent=row["user_agent"] or "",
-        status=row["status"] or "ok",
+        outcome=row["status"] or "ok",
         detail=_detail(row["detail"]),
         origin="",
     )
@@ -100,7 +100,7 @@ def _where(f: AuditFilter) -> tuple[list[LiteralString], list[Any]]:
         ("user_id", f.user),
         ("backend_id", f.backend),
         ("bucket", f.bucket),
-        ("status", f.status),
+        ("status", f.outcome),
     ):
         if value:
             clauses.append(column + " = ?")

@@ -36,7 +36,7 @@ async def test_headers_quoting_and_formula_guard(stowage_factory) -> None:
         request_id="\tTAB",
         ip="\r10.0.0.1",
         user_agent='=HYPERLINK("http://evil")',
-        status="ok",
+        outcome="ok",
         detail={"note": "=1+1"},
         ts=DAY + timedelta(hours=5),
     )

@@ -151,5 +151,5 @@ async def test_quota_seam_is_called_on_uploads_parts_and_transfers(
             ("main", s3_bucket, 999, 1),
             ("other", s3_bucket, 999, 1),
         ]
-        (failed,) = [e for e in await api.audit("object.upload") if e.status == "error"]
+        (failed,) = [e for e in await api.audit("object.upload") if e.outcome == "error"]
         assert failed.key == "large" and failed.detail["error"] == "quota_exceeded"

@@ -27,7 +27,7 @@ async def test_every_backend_mutation_is_audited_with_actor_and_backend(
     ]
     create, update, test, delete = events
     for event in events:
-        assert event.user_id == "u-admin" and event.status == "ok" and event.request_id
+        assert event.user_id == "u-admin" and event.outcome == "ok" and event.request_id
     assert (create.backend, create.detail) == (
         "ui1",
         {"endpoint": rclone_upstream.endpoint_url, "region": "eu-west-1", "type": "s3v4"},

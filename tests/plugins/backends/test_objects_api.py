@@ -54,7 +54,7 @@ async def test_upload_get_info_head_and_delete_roundtrip(api, s3_bucket) -> None
     assert err["error"]["message"] == "resource not found"
 
     upload, delete = await api.audit("object.upload"), await api.audit("object.delete")
-    assert [(e.user_id, e.backend, e.bucket, e.key, e.status) for e in upload] == [
+    assert [(e.user_id, e.backend, e.bucket, e.key, e.outcome) for e in upload] == [
         ("user-user", "main", s3_bucket, "docs/report 1.bin", "ok")
     ]
     assert upload[0].detail == {"size": len(data), "content_type": "application/x-test"}
