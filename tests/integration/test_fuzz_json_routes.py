@@ -102,7 +102,8 @@ async def _fixtures(env: ProxyEnv, admin: Client) -> dict[str, str]:
     )
     assert status == 201, share
     return {
-        "bid": "up",
+        "backend_id": "up",
+        "bid": "up",  # the S3 proxy's policy routes still name it so
         "bucket": env.bucket,
         "user_id": victim.id,
         "akid": cred["access_key"],

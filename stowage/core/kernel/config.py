@@ -256,20 +256,20 @@ def _backends(raw: RawSettings) -> tuple[BackendEntry, ...]:
             raise _bad(key, entry, "expected a mapping")
         for unknown in sorted(set(entry) - BACKEND_KEYS):
             log.warning("unknown setting ignored: %s.%s", key, unknown, extra={"key": f"{key}.{unknown}"})
-        bid = str(entry.get("id") or "").strip()
-        if not bid:
+        backend_id = str(entry.get("id") or "").strip()
+        if not backend_id:
             raise ConfigError(f"{key}.id is required", key=f"{key}.id")
-        if bid in seen:
-            raise ConfigError(f'duplicate backend id "{bid}"', key=f"{key}.id")
-        seen.add(bid)
+        if backend_id in seen:
+            raise ConfigError(f'duplicate backend id "{backend_id}"', key=f"{key}.id")
+        seen.add(backend_id)
         btype = str(entry.get("type") or "").strip()
         if not btype:
             raise ConfigError(f"{key}.type is required", key=f"{key}.type")
         path_style = entry.get("path_style", False)
         out.append(
             BackendEntry(
-                id=bid,
-                name=str(entry.get("name") or bid),
+                id=backend_id,
+                name=str(entry.get("name") or backend_id),
                 type=btype,
                 endpoint=str(entry.get("endpoint") or ""),
                 region=str(entry.get("region") or ""),

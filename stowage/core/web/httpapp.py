@@ -124,7 +124,7 @@ def _observe(runtime: Runtime, response: Response) -> None:
     nbytes = response.content_length or 0
     path = request.path
     if path.startswith("/api/"):
-        backend = str((request.view_args or {}).get("bid", ""))
+        backend = str((request.view_args or {}).get("backend_id", ""))
         runtime.metrics.observe(request.method, response.status_code, backend, elapsed, nbytes)
     if response.status_code >= 400:
         remote = getattr(g, "client_ip", "")

@@ -76,25 +76,25 @@ async def backends_health() -> dict[str, Any]:
     return {"backends": [health_item(entry) for entry in backend_registry(current_runtime()).all()]}
 
 
-@admin_backends.get("/api/admin/backends/<bid>")
+@admin_backends.get("/api/admin/backends/<backend_id>")
 @requires("admin")
-async def get_backend(bid: str) -> dict[str, Any]:
-    return await _admin().describe(bid)
+async def get_backend(backend_id: str) -> dict[str, Any]:
+    return await _admin().describe(backend_id)
 
 
-@admin_backends.patch("/api/admin/backends/<bid>")
+@admin_backends.patch("/api/admin/backends/<backend_id>")
 @requires("admin")
-async def patch_backend(bid: str) -> dict[str, Any]:
+async def patch_backend(backend_id: str) -> dict[str, Any]:
     body = await read_json(BODY_LIMIT)
     changes = parse_patch(body)
-    updated = await _admin().update(bid, changes, current_identity().user_id)
-    audit_request("backend.update", backend=bid, detail={"fields": sorted(changes)})
+    updated = await _admin().update(backend_id, changes, current_identity().user_id)
+    audit_request("backend.update", backend=backend_id, detail={"fields": sorted(changes)})
     return updated
 
 
-@admin_backends.delete("/api/admin/backends/<bid>")
+@admin_backends.delete("/api/admin/backends/<backend_id>")
 @requires("admin")
-async def delete_backend(bid: str) -> Response:
-    await _admin().delete(bid)
-    audit_request("backend.delete", backend=bid)
+async def delete_backend(backend_id: str) -> Response:
+    await _admin().delete(backend_id)
+    audit_request("backend.delete", backend=backend_id)
     return Response("", status=204)

@@ -59,36 +59,36 @@ def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:
 
 @blueprint.get(PREFIX)
 @requires("any")
-async def list_buckets(bid: str) -> Response:
-    driver = driver_for(bid)
-    buckets = bucket_cache().get(bid)
+async def list_buckets(backend_id: str) -> Response:
+    driver = driver_for(backend_id)
+    buckets = bucket_cache().get(backend_id)
     if buckets is None:
         buckets = await driver.list_buckets()
-        bucket_cache().put(bid, buckets)
+        bucket_cache().put(backend_id, buckets)
     return jsonify({"buckets": [_bucket_json(b) for b in sorted(buckets, key=lambda b: b.name)]})
 
 
 @blueprint.post(PREFIX)
 @requires("admin")
-async def create_bucket(bid: str) -> tuple[Response, int]:
-    driver = driver_for(bid)
+async def create_bucket(backend_id: str) -> tuple[Response, int]:
+    driver = driver_for(backend_id)
     body = await read_json(4096)
     name, region = str(body.get("name") or "").strip(), str(body.get("region") or "").strip()
     check_bucket_name(name)  # refused input is not an attempted change: not audited
-    async with mutation("bucket.create", backend=bid, bucket=name) as detail:
+    async with mutation("bucket.create", backend=backend_id, bucket=name) as detail:
         if region:
             detail["region"] = region
         await driver.create_bucket(name, region)
-    bucket_cache().forget(bid)
+    bucket_cache().forget(backend_id)
     return jsonify({"name": name}), 201
 
 
 @blueprint.delete(f"{PREFIX}/<bucket>")
 @requires("admin")
-async def delete_bucket(bid: str, bucket: str) -> tuple[str, int]:
-    driver = driver_for(bid)
+async def delete_bucket(backend_id: str, bucket: str) -> tuple[str, int]:
+    driver = driver_for(backend_id)
     check_bucket(bucket)
-    async with mutation("bucket.delete", backend=bid, bucket=bucket):
+    async with mutation("bucket.delete", backend=backend_id, bucket=bucket):
         await driver.delete_bucket(bucket)
-    bucket_cache().forget(bid)
+    bucket_cache().forget(backend_id)
     return "", 204

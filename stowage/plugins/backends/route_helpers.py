@@ -20,13 +20,13 @@ from stowage.plugins.backends.errors import api_error
 
 __all__ = ["PREFIX", "arg", "driver_for", "mutation", "object_json", "target"]
 
-#: Every storage route lives under this path (``bid`` = backend id, ``bucket`` = bucket name).
-PREFIX = "/api/backends/<bid>/buckets"
+#: Every storage route lives under this path (``backend_id`` and ``bucket`` name them).
+PREFIX = "/api/backends/<backend_id>/buckets"
 
 
-def driver_for(bid: str) -> StorageDriver:
-    """The driver of backend ``bid``; 404 ``not_found`` "backend not found" when unknown."""
-    return backend_registry(current_runtime()).driver(bid)
+def driver_for(backend_id: str) -> StorageDriver:
+    """The driver of backend ``backend_id``; 404 ``not_found`` "backend not found" when unknown."""
+    return backend_registry(current_runtime()).driver(backend_id)
 
 
 def arg(name: str, *, required: bool = True) -> str:
@@ -37,10 +37,10 @@ def arg(name: str, *, required: bool = True) -> str:
     return value
 
 
-def target(bid: str, bucket: str) -> tuple[StorageDriver, str]:
+def target(backend_id: str, bucket: str) -> tuple[StorageDriver, str]:
     """The driver and the validated ``key`` argument of an object route."""
     check_bucket(bucket)
-    driver = driver_for(bid)
+    driver = driver_for(backend_id)
     return driver, check_key(arg("key"))
 
 

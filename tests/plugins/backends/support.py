@@ -52,9 +52,9 @@ class TestSupport:
             runtime.services["audit"] = _Capture(self.events)
 
 
-def backend_entry(bid: str, endpoint: str) -> dict[str, Any]:
+def backend_entry(backend_id: str, endpoint: str) -> dict[str, Any]:
     return {
-        "id": bid,
+        "id": backend_id,
         "type": "s3v4",
         "endpoint": endpoint,
         "access_key_env": "T_AK",
@@ -86,11 +86,15 @@ class Api:
                 return response.status, await response.json()
             return response.status, raw
 
-    async def upload(self, bid: str, bucket: str, key: str, data: bytes, **kwargs: Any) -> tuple[int, Any]:
+    async def upload(
+        self, backend_id: str, bucket: str, key: str, data: bytes, **kwargs: Any
+    ) -> tuple[int, Any]:
         form = aiohttp.FormData()
         form.add_field("key", key)
         form.add_field("file", io.BytesIO(data), filename="upload.bin", content_type="application/x-test")
-        return await self.call("POST", f"/api/backends/{bid}/buckets/{bucket}/object", data=form, **kwargs)
+        return await self.call(
+            "POST", f"/api/backends/{backend_id}/buckets/{bucket}/object", data=form, **kwargs
+        )
 
     async def audit(self, action: str | None = None) -> list[AuditEvent]:
         recorder = self.stowage.runtime.services.get("audit")

@@ -11,12 +11,14 @@ from stowage.hooks import hookimpl
 from tests.plugins.backends.support import Api, TestSupport, backend_entry
 
 
-def copy_url(bucket: str, bid: str = "main") -> str:
-    return f"/api/backends/{bid}/buckets/{bucket}/object/copy"
+def copy_url(bucket: str, backend_id: str = "main") -> str:
+    return f"/api/backends/{backend_id}/buckets/{bucket}/object/copy"
 
 
-async def read(api, bid: str, bucket: str, key: str) -> bytes:
-    async with api.request("GET", f"/api/backends/{bid}/buckets/{bucket}/object", params={"key": key}) as r:
+async def read(api, backend_id: str, bucket: str, key: str) -> bytes:
+    async with api.request(
+        "GET", f"/api/backends/{backend_id}/buckets/{bucket}/object", params={"key": key}
+    ) as r:
         assert r.status == 200
         return await r.read()
 

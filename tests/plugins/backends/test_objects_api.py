@@ -13,8 +13,8 @@ import aiohttp
 from stowage.core.contracts.backends import backend_registry
 
 
-def obj(bucket: str, rest: str = "", bid: str = "main") -> str:
-    return f"/api/backends/{bid}/buckets/{bucket}/{rest}"
+def obj(bucket: str, rest: str = "", backend_id: str = "main") -> str:
+    return f"/api/backends/{backend_id}/buckets/{bucket}/{rest}"
 
 
 async def test_upload_get_info_head_and_delete_roundtrip(api, s3_bucket) -> None:
@@ -186,7 +186,7 @@ async def test_content_disposition_is_sanitised(api, s3_bucket) -> None:
 
 
 async def test_unknown_backend_and_missing_bucket(api, s3_bucket) -> None:
-    status, body = await api.call("GET", obj(s3_bucket, "objects", bid="nope"))
+    status, body = await api.call("GET", obj(s3_bucket, "objects", backend_id="nope"))
     assert status == 404 and body["error"]["message"] == "backend not found"
     status, body = await api.call("GET", obj("no-such-bucket-here", "objects"))
     assert status == 404 and body["error"]["code"] == "not_found"
