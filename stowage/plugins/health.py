@@ -1,4 +1,4 @@
-"""Built-in ``core_api``: liveness, readiness and metrics routes.
+"""Built-in ``health``: liveness, readiness and metrics routes.
 
 ``/healthz`` and ``/readyz`` deliberately check neither the database nor the backends, so an
 orchestrator does not restart Stowage when an upstream flickers.
@@ -17,7 +17,7 @@ from stowage.hooks import hookimpl
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
-blueprint = Blueprint("core_api", __name__)
+blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")

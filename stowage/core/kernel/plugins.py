@@ -36,7 +36,7 @@ __all__ = [
 #: Built-in plugins: (name, module). Registered like any third-party plugin.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("sqlite", "stowage.plugins.sqlite"),
-    ("core_api", "stowage.plugins.health"),
+    ("health", "stowage.plugins.health"),
     ("audit", "stowage.plugins.audit"),
     ("auth_local", "stowage.plugins.auth_local"),
     ("s3v4", "stowage.plugins.s3v4"),
@@ -47,7 +47,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 
 #: Built-ins that cannot be disabled (the store plugin is essential for its own driver).
-ESSENTIAL: frozenset[str] = frozenset({"core_api", "sqlite"})
+ESSENTIAL: frozenset[str] = frozenset({"health", "sqlite"})
 
 ENTRY_POINT_GROUP = "stowage"
 PLUGINS_D_PREFIX = "plugins.d/"

@@ -132,8 +132,8 @@ def test_loaded_plugins_reports_builtins(tmp_path: Path) -> None:
     assert info["sqlite"].version == stowage.__version__
     assert {"stowage_store", "stowage_migrations"} <= set(info["sqlite"].hooks)
     assert list(info["sqlite"].hooks) == sorted(info["sqlite"].hooks)
-    assert info["core_api"].origin == "builtin:stowage.plugins.health"
-    assert "stowage_blueprints" in info["core_api"].hooks
+    assert info["health"].origin == "builtin:stowage.plugins.health"
+    assert "stowage_blueprints" in info["health"].hooks
 
 
 def test_each_build_returns_a_fresh_manager(tmp_path: Path) -> None:
