@@ -17,7 +17,7 @@ async def test_every_backend_mutation_is_audited_with_actor_and_backend(
         assert (await h.api.call("DELETE", "/api/admin/backends/ui1"))[0] == 204
         # Refused requests change nothing and are not audited as changes.
         assert (await h.api.call("DELETE", "/api/admin/backends/ui1"))[0] == 404
-        events = await h.audit.collected()
+        events = await h.audit.collected("backend.")
 
     assert [e.action for e in events] == [
         "backend.create",

@@ -44,7 +44,7 @@ async def test_secret_never_appears_in_responses_or_logs(stowage_factory, rclone
             assert (await h.api.call("GET", path))[0] == 200
         for path in ("/api/backends", "/api/backends/ui1", "/api/backends/ui1/health"):
             assert (await h.api.call("GET", path, role="readonly"))[0] == 200
-        events = await h.audit.collected()
+        events = await h.audit.collected("backend.")
     assert len(h.api.bodies) >= 12
     logged = _log_text(caplog.records)
     assert '"status": 409' in logged  # the capture works: refused requests are logged (LOG-2)

@@ -175,7 +175,7 @@ async def test_public_accesses_are_audited_with_their_result(env) -> None:
     await env.call("GET", f"/s/{code}/raw", headers=cookie)
     await env.call("GET", f"/s/{code}/raw", headers=cookie)
     await env.call("GET", "/s/AAAAAAAAAAAAAA/info")
-    events = [e for e in await env.audit.actions("share.") if e.action != "share.create"]
+    events = [e for e in await env.audit.collected("share.") if e.action != "share.create"]
     got = [(e.action, e.detail["result"], e.outcome) for e in events]
     assert got == [
         ("share.info", "password_required", "denied"),
