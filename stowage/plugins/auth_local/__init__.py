@@ -14,7 +14,7 @@ How the parts combine:
   ``POST /auth/logout``; ``me`` — ``/api/auth/config``, ``/api/me``, ``/api/me/password``;
   ``users_api`` — ``/api/admin/users``. The ``/api`` pipeline itself (401, CSRF, must-change,
   per-session limit, role gates) is core: ``stowage.core.web.authz``.
-* ``ops`` — account operations shared by the API, the CLI (``commands``: ``create-admin``,
+* ``local_users`` — account operations shared by the API, the CLI (``commands``: ``create-admin``,
   ``hash-password``) and the quickstart step ``quickstart_admin``.
 
 The hook below is the cookie authenticator, registered ``trylast`` so an SSO plugin's

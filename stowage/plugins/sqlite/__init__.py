@@ -8,7 +8,7 @@ How the parts combine:
   transaction, plus a small pool of query-only readers opened on demand.
 * ``migrations`` — the core migration list (versions 1 to 11, the original's schema) and the DDL of the
   two bookkeeping tables, ``schema_migrations`` (core) and ``plugin_migrations`` (everyone else).
-* ``runner`` — applies ``MigrationSet``s: refuses a database that is ahead, then runs each pending
+* ``migration_runner`` — applies ``MigrationSet``s: refuses a database that is ahead, then runs each pending
   step and its record row in one transaction.
 * ``backup`` — the online snapshot behind ``stowage backup PATH``.
 * ``integrity`` — the ``PRAGMA quick_check`` every open runs and ``stowage db check``.
