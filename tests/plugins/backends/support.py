@@ -1,5 +1,5 @@
-"""Test plumbing for the storage API: a header-driven authenticator, an audit capture, and a
-small client that talks to a running Stowage with a role."""
+"""Test plumbing for the storage API: the kit's header authenticator and audit capture in one
+plugin, and a small client that talks to a running Stowage with a role."""
 
 from __future__ import annotations
 
@@ -10,46 +10,18 @@ from typing import Any
 import aiohttp
 
 from stowage.core.contracts.audit import AuditEvent
-from stowage.core.contracts.identity import Identity
-from stowage.hooks import hookimpl
+from stowage.testing.stand_ins import AuditCapture, HeaderAuth
 
 
-class _Capture:
-    """Stands in for the audit recorder when the audit plugin is not there."""
-
-    def __init__(self, events: list[AuditEvent]) -> None:
-        self.events = events
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-    async def flush(self) -> None:
-        return None
-
-
-class TestSupport:
-    """Plugin: ``X-Test-Role: admin|user|readonly`` authenticates; audit events are collected."""
+class TestSupport(HeaderAuth, AuditCapture):
+    """Plugin: ``X-Test-Role: admin|user|readonly`` authenticates as ``user-<role>``; audit events
+    are collected in ``events``."""
 
     __test__ = False
 
     def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    @hookimpl(tryfirst=True)
-    def stowage_authenticate(self, request: Any, runtime: Any) -> Identity | None:
-        role = request.headers.get("X-Test-Role", "")
-        if not role:
-            return None
-        return Identity(user_id=f"user-{role}", username=role, role=role)
-
-    @hookimpl
-    def stowage_audit_export(self, events: Any, runtime: Any) -> None:
-        self.events.extend(events)
-
-    @hookimpl(trylast=True)
-    def stowage_startup(self, runtime: Any) -> None:
-        if runtime.services.get("audit") is None:
-            runtime.services["audit"] = _Capture(self.events)
+        HeaderAuth.__init__(self, user_id="user-{role}", username="{role}", source="local")
+        AuditCapture.__init__(self)
 
 
 def backend_entry(backend_id: str, endpoint: str) -> dict[str, Any]:
