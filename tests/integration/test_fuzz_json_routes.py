@@ -1,4 +1,4 @@
-"""Property: no generated JSON body makes any mutating dashboard route answer 5xx (issue 11 item 15).
+"""Property: no generated JSON body makes any mutating dashboard route answer 5xx.
 
 Routes are enumerated from the running Quart app's ``url_map`` (so a new route is fuzzed without
 editing this file), called over real HTTP as a signed-in admin with the CSRF header, against a

@@ -1,4 +1,4 @@
-"""Go-style durations (CFG-3): the strings the original accepts, integers as seconds, and errors."""
+"""Go-style durations: the strings the original accepts, integers as seconds, and errors."""
 
 from __future__ import annotations
 

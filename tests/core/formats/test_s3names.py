@@ -1,4 +1,4 @@
-"""Input rules of the storage API (BKT-2, OBJ-16, OBJ-2 ranges)."""
+"""Input rules of the storage API: bucket names, object keys and ranges."""
 
 from __future__ import annotations
 

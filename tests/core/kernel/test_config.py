@@ -1,4 +1,4 @@
-"""Settings (CFG-1…CFG-47): layering, environment names, validation messages, plugin validators.
+"""Settings: layering, environment names, validation messages, plugin validators.
 
 Every load passes ``environ=`` explicitly, so the ambient environment (and any ``STOWAGE_*``
 variable a developer has exported) never leaks into a test.
@@ -292,14 +292,14 @@ def test_process_environment_is_not_consulted_when_environ_is_given(
 
 
 def test_pprof_listen_is_not_a_setting(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # STOWAGE_PPROF_LISTEN is read directly (CFG-5); it is neither a setting nor "unknown".
+    # STOWAGE_PPROF_LISTEN is read directly; it is neither a setting nor "unknown".
     with caplog.at_level(logging.WARNING, logger="stowage.config"):
         settings = load(tmp_path, {}, env={"STOWAGE_PPROF_LISTEN": ":6060"})
     assert "pprof_listen" not in settings.raw
     assert not [r for r in caplog.records if "pprof" in str(getattr(r, "key", ""))]
 
 
-# --- validation messages (CFG-7) ---------------------------------------------------------------
+# --- validation messages ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -530,7 +530,7 @@ def test_plugin_sections_are_kept_and_reserved_keys_are_not_sections() -> None:
     assert set(settings.plugins.sections) == {"greeter"}
 
 
-# --- unknown keys (CFG-2) ----------------------------------------------------------------------
+# --- unknown keys ----------------------------------------------------------------------
 
 
 def test_unknown_keys_are_ignored_with_a_warning_naming_the_key(

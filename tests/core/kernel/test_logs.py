@@ -1,4 +1,4 @@
-"""Structured logs (LOG-1…LOG-3): one JSON object per line, text form, secrets redacted."""
+"""Structured logs: one JSON object per line, text form, secrets redacted."""
 
 from __future__ import annotations
 

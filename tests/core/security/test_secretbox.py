@@ -1,4 +1,4 @@
-"""Root key and sealing (SEC-1…SEC-5, D2): the original's byte layout, key encodings and sources."""
+"""Root key and sealing: the original's byte layout, key encodings and sources."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_repr_never_shows_the_key(box: SecretBox) -> None:
         assert "redacted" in text
 
 
-# --- key encodings (SEC-2) ---------------------------------------------------------------------
+# --- key encodings ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_decode_key_rejects_everything_else(text: str) -> None:
     assert str(info.value) == SEC2
 
 
-# --- key sources (SEC-2, SEC-3) ----------------------------------------------------------------
+# --- key sources ----------------------------------------------------------------
 
 
 def test_no_source_means_no_key() -> None:

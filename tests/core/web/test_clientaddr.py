@@ -1,4 +1,4 @@
-"""Effective client address and scheme behind trusted proxies (HTTP-2, CFG-13)."""
+"""Effective client address and scheme behind trusted proxies."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_trusts_only_listed_networks(peer: str, trusted: bool) -> None:
 
 @pytest.mark.parametrize("peer", ["203.0.113.9", "::1", "127.0.0.1", "10.0.0.5", "garbage", ""])
 def test_empty_list_trusts_no_peer(peer: str) -> None:
-    assert NOBODY.trusts(peer) is False  # D9: deliberately unlike the original
+    assert NOBODY.trusts(peer) is False  # deliberately unlike the original, which trusted every peer
 
 
 def test_bare_ip_network_trusts_exactly_that_address() -> None:

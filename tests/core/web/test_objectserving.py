@@ -1,4 +1,4 @@
-"""The one decision on how object bytes reach a browser (D9, SHARE-8), shared by shares and the
+"""The one decision on how object bytes reach a browser, shared by shares and the
 object routes: each type class's headers."""
 
 from __future__ import annotations

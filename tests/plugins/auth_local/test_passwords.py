@@ -1,4 +1,4 @@
-"""argon2id PHC hashing (AUTH-1) and the length policy (AUTH-2)."""
+"""argon2id PHC hashing and the length policy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bucket routes (API-18..20) against ``rclone serve s3``."""
+"""Bucket routes against ``rclone serve s3``."""
 
 from __future__ import annotations
 

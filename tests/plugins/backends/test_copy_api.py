@@ -1,4 +1,4 @@
-"""Object copy (API-36, OBJ-9): server-side within a backend, streamed across backends."""
+"""Object copy: server-side within a backend, streamed across backends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backend endpoints may not reach link-local or cloud-metadata addresses (issue 11 item 14):
+"""Backend endpoints may not reach link-local or cloud-metadata addresses:
 refused on create, patch and test with a 400 naming the rule, and again at connect time on the
 resolved address; on-demand probes are rate limited."""
 

@@ -1,4 +1,4 @@
-"""Admin backend API against the real rclone upstream: create, read, patch, delete, test (BE-5…BE-9)."""
+"""Admin backend API against the real rclone upstream: create, read, patch, delete, test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every backend mutation writes its audit event with actor and backend (BE-6…BE-9)."""
+"""Every backend mutation writes its audit event with actor and backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Secrets stay sealed and silent (SEC-5, LOG-3): no response or log line carries them, and a
+"""Secrets stay sealed and silent: no response or log line carries them, and a
 sealed row without the root key stops the server from starting."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ async def test_secret_never_appears_in_responses_or_logs(stowage_factory, rclone
         events = await h.audit.collected("backend.")
     assert len(h.api.bodies) >= 12
     logged = _log_text(caplog.records)
-    assert '"status": 409' in logged  # the capture works: refused requests are logged (LOG-2)
+    assert '"status": 409' in logged  # the capture works: refused requests are logged
     audited = json.dumps([e.to_json() for e in events])
     for secret in secrets:
         assert all(secret not in body for body in h.api.bodies)

@@ -1,4 +1,4 @@
-"""BE-6/BE-7 input rules (ids, endpoints, required keys) and the settings-file guard (yaml_managed)."""
+"""Backend create/patch input rules (ids, endpoints, required keys) and the settings-file guard."""
 
 from __future__ import annotations
 

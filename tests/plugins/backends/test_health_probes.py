@@ -1,4 +1,4 @@
-"""Backend health (BE-4, API-15…API-17, API-44): start-up probes, forced probes, the 20-probe ring."""
+"""Backend health: start-up probes, forced probes, the 20-probe ring."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dashboard multipart uploads (API-40, OBJ-15) against ``rclone serve s3``."""
+"""Dashboard multipart uploads against ``rclone serve s3``."""
 
 from __future__ import annotations
 

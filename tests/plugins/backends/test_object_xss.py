@@ -1,4 +1,4 @@
-"""Stored XSS through the object route (issue 11 item 1, D9): a tenant's files opened by an admin in
+"""Stored XSS through the object route: a tenant's files opened by an admin in
 a real headless Chromium never run as the dashboard."""
 
 from __future__ import annotations

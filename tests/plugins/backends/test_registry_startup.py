@@ -1,4 +1,4 @@
-"""Start-up loading of database backends (BE-1, SEC-5): shadowing, disabled rows, unseal failures."""
+"""Start-up loading of database backends: shadowing, disabled rows, unseal failures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bucket quotas end to end: hard cap through the proxy and the dashboard, soft-cap audit, API-25."""
+"""Bucket quotas end to end: hard cap through the proxy and the dashboard, soft-cap audit, the quota API."""
 
 from __future__ import annotations
 

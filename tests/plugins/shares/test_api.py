@@ -1,4 +1,4 @@
-"""The owner's share API (API-41, SHARE-1…SHARE-4) against a real rclone upstream."""
+"""The owner's share API against a real rclone upstream."""
 
 from __future__ import annotations
 

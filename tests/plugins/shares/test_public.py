@@ -1,4 +1,4 @@
-"""The public endpoints (API-42, SHARE-5…SHARE-8, SHARE-10, RL-3) against a real rclone upstream."""
+"""The public share endpoints against a real rclone upstream."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ async def test_range_request_gets_206_and_unsatisfiable_gets_416(env) -> None:
     assert (status, payload["error"]["code"]) == (416, "bad_range")
     assert headers["Content-Range"] == f"bytes */{len(BODY)}"
     status, _, body = await env.call("GET", f"/s/{code}/raw", headers={"Range": "bytes=-5"})
-    assert status == 200 and body == BODY  # suffix ranges are ignored (OBJ-2)
+    assert status == 200 and body == BODY  # suffix ranges are ignored
     row = await env.runtime.store.db.fetchone(
         "SELECT download_count FROM shares WHERE id = ?", (share["id"],)
     )

@@ -1,4 +1,4 @@
-"""A damaged database (issue 11 item 18): ``stowage serve`` refuses to start on it and says why;
+"""A damaged database: ``stowage serve`` refuses to start on it and says why;
 ``stowage db check`` reports it (exit 1) and passes a healthy one (exit 0). Real processes, a real
 SQLite file with pages overwritten in the middle."""
 
