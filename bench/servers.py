@@ -17,9 +17,9 @@ from pathlib import Path
 import psutil
 import yaml
 
-from stowage.core.secretbox import SecretBox
-from stowage.core.timefmt import format_ts, utcnow
-from stowage.core.upstream import RcloneUpstream
+from stowage.core.formats.timefmt import format_ts, utcnow
+from stowage.core.security.secretbox import SecretBox
+from stowage.core.tooling.rclone_launcher import RcloneUpstream
 
 ROOT = Path(__file__).resolve().parent.parent
 UP_KEY, UP_SECRET = "benchadmin", secrets.token_hex(16)
@@ -140,7 +140,7 @@ def stowage(
     key = secrets.token_hex(32)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOWAGE_")}
     env.update(STOWAGE_SECRET_KEY=key, BENCH_UP_AK=UP_KEY, BENCH_UP_SK=UP_SECRET)
-    cli = [sys.executable, "-m", "stowage.core.cli"]
+    cli = [sys.executable, "-m", "stowage.core.kernel.cli"]
     subprocess.run(
         [*cli, "migrate", "--config", "settings.yaml"], cwd=folder, env=env, check=True, capture_output=True
     )

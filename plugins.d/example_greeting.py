@@ -23,7 +23,7 @@ from typing import Any
 from dynaconf import Validator
 from quart import Blueprint, jsonify
 
-from stowage.core.web import current_runtime
+from stowage.core.web.request_context import current_runtime
 from stowage.hooks import hookimpl
 
 __version__ = "1.0"

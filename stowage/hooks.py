@@ -13,11 +13,11 @@ Contract rules that hold for every hook:
 * Arguments may be added in later releases, never removed or renamed; pluggy only passes the
   arguments an implementation names, so implementations keep working.
 * Hooks may be plain functions or ``async def`` coroutines. The core never calls a hook through
-  pluggy's own result handling: ``stowage.core.hookcall`` awaits each result, and for
+  pluggy's own result handling: ``stowage.core.kernel.hookcall`` awaits each result, and for
   ``firstresult`` hooks (the *resolvers*) it moves on to the next implementation when an awaited
   result is ``None``.
 * A resolver returns ``None`` for input that is not its own, and raises a typed error from
-  ``stowage.core.errors`` for input it owns and rejects.
+  ``stowage.core.kernel.errors`` for input it owns and rejects.
 * Built-in defaults are registered with ``trylast=True`` so third-party plugins override them
   without ordering tricks.
 """
@@ -31,8 +31,8 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from collections.abc import Sequence
 
-    from stowage.core.config import Settings
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.config import Settings
+    from stowage.core.kernel.runtime import Runtime
 
 PROJECT_NAME = "stowage"
 
@@ -63,8 +63,8 @@ def stowage_store(settings: Settings) -> Any:
     """Return the Store for ``settings.db.driver``, or ``None`` when the driver is not yours.
 
     When: once per Runtime, after validation, before migrations.
-    Arguments: ``settings`` — the validated ``stowage.core.config.Settings``.
-    Returns: an object implementing ``stowage.core.store.Store`` (not yet opened).
+    Arguments: ``settings`` — the validated ``stowage.core.kernel.config.Settings``.
+    Returns: an object implementing ``stowage.core.contracts.store.Store`` (not yet opened).
     """
 
 
@@ -74,7 +74,7 @@ def stowage_migrations() -> Any:
 
     When: at every start-up (``serve``, ``create-admin``, ``quickstart``, ``migrate``), after the
     store opens and before anything reads from it.
-    Returns: a ``stowage.core.store.MigrationSet`` (plugin name + ordered list of
+    Returns: a ``stowage.core.contracts.store.MigrationSet`` (plugin name + ordered list of
     ``Migration(version, name, sql)``), or ``None``. The core schema is contributed by the sqlite
     plugin and recorded in ``schema_migrations``; every other plugin's migrations are recorded in
     ``plugin_migrations`` under the plugin name. A shipped migration is never edited.
@@ -89,9 +89,9 @@ def stowage_storage_driver(backend: Any) -> Any:
     """Return a storage driver for a backend entry whose ``type`` is yours, else ``None``.
 
     When: whenever the backend registry (re)builds an entry: at start-up and on live changes.
-    Arguments: ``backend`` — a ``stowage.core.backends.BackendSpec`` (id, type, endpoint, region,
+    Arguments: ``backend`` — a ``stowage.core.contracts.backends.BackendSpec`` (id, type, endpoint, region,
     path_style, access_key, secret_key).
-    Returns: an object implementing ``stowage.core.driver.StorageDriver``.
+    Returns: an object implementing ``stowage.core.contracts.driver.StorageDriver``.
     """
 
 
@@ -101,7 +101,7 @@ def stowage_authenticate(request: Any, runtime: Runtime) -> Any:
 
     When: once per dashboard request under ``/api`` before role gates run.
     Arguments: ``request`` — the Quart request; ``runtime`` — the Runtime.
-    Returns: ``stowage.core.identity.Identity`` or ``None`` (anonymous so far; the next
+    Returns: ``stowage.core.contracts.identity.Identity`` or ``None`` (anonymous so far; the next
     implementation is asked).
     """
 
@@ -111,7 +111,7 @@ def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> Any:
     """Resolve an access key id presented to the S3 proxy to a virtual credential.
 
     When: for every signed proxy request whose key is not in the credential cache.
-    Returns: ``stowage.core.credentials.VirtualCredential`` or ``None`` (not yours).
+    Returns: ``stowage.core.contracts.credentials.VirtualCredential`` or ``None`` (not yours).
     """
 
 
@@ -122,7 +122,7 @@ def stowage_audit_sample(event: Any, runtime: Runtime) -> Any:
     When: once per audit event, before it is written. With only the built-in sampler present it
     is applied as the event is recorded, so sampled-out reads never occupy the audit queue;
     with a third-party sampler every implementation runs in the audit writer task.
-    Arguments: ``event`` — a ``stowage.core.audit.AuditEvent``.
+    Arguments: ``event`` — a ``stowage.core.contracts.audit.AuditEvent``.
     Returns: ``True`` (record), ``False`` (drop), or ``None`` (no opinion; ask the next). The
     built-in default applies ``audit.sampling.*`` and is registered ``trylast``.
     """
@@ -140,7 +140,7 @@ def stowage_audit_export(events: Sequence[Any], runtime: Runtime) -> None:
 
 @hookspec(firstresult=True)
 def stowage_share_resolve(code: str, runtime: Runtime) -> Any:
-    """Resolve a public share code to a ``stowage.core.shares.Share``.
+    """Resolve a public share code to a ``stowage.core.contracts.shares.Share``.
 
     When: on every public ``/s/<code>`` request.
     Returns: a share, or ``None`` when the code is not yours (the built-in store lookup is
@@ -192,5 +192,5 @@ def stowage_cli_commands() -> Any:
     """Contribute extra ``stowage`` subcommands.
 
     When: when the CLI builds its parser.
-    Returns: a list of ``stowage.core.cli.Command`` (name, help, add_arguments, run).
+    Returns: a list of ``stowage.core.kernel.command.Command`` (name, help, add_arguments, run).
     """

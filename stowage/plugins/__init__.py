@@ -1,1 +1,1 @@
-"""Built-in plugins: ordinary plugins registered from ``stowage.core.plugins.BUILTIN_PLUGINS``."""
+"""Built-in plugins: ordinary plugins registered from ``stowage.core.kernel.plugins.BUILTIN_PLUGINS``."""

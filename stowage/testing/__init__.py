@@ -5,7 +5,12 @@ Fixtures:
   starts a real Stowage on loopback (fresh database in a temp folder) with your plugin loaded;
   ``s.runtime`` is the Runtime and ``s.dashboard_url`` / ``s.url("s3_proxy")`` its listeners.
 - ``rclone_upstream``, ``seaweed_upstream``: real S3 servers on loopback (session-scoped).
-- ``s3_bucket``: a fresh bucket on ``rclone_upstream``; ``boto3_client_factory``: S3 clients.
+- ``s3_bucket``: a fresh bucket on ``rclone_upstream``; ``boto3_client_factory``: S3 clients
+  (boto3 comes with the ``dev`` extra and is imported only when a client is built).
+
+Also: ``await s.api_client(role="admin")`` — an in-process client of the dashboard app signed in as
+a new local user (session and CSRF handled); ``HeaderAuth`` and ``AuditCapture`` — stand-in plugins
+that sign requests in from ``X-Test-Role`` and collect audit events.
 """
 
 from __future__ import annotations
@@ -17,10 +22,15 @@ from typing import Any
 
 import pytest
 
+from stowage.testing.api_client import ApiClient
 from stowage.testing.fixtures_s3 import boto3_client_factory, rclone_upstream, s3_bucket, seaweed_upstream
 from stowage.testing.harness import RunningStowage, running_stowage, runtime_for, write_settings
+from stowage.testing.stand_ins import AuditCapture, HeaderAuth
 
 __all__ = [
+    "ApiClient",
+    "AuditCapture",
+    "HeaderAuth",
     "RunningStowage",
     "boto3_client_factory",
     "rclone_upstream",

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import botocore.session
 import pytest
 from botocore.config import Config
@@ -43,6 +42,8 @@ def make_s3_client(
 
     ``config`` is merged over the defaults. Close the client (``client.close()``) when done.
     """
+    import boto3  # type: ignore[import-untyped]  # dev extra: imported only when a client is built
+
     core = botocore.session.Session()
     store = core.get_component("config_store")
     # Constants beat both the environment and ~/.aws: AWS_PROFILE cannot name a missing profile.

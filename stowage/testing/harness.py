@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from stowage.core.runtime import Runtime, build_runtime, load_settings_and_plugins
-from stowage.core.server import Listener, serve
+from stowage.core.kernel.runtime import Runtime, build_runtime, load_settings_and_plugins
+from stowage.core.kernel.server import Listener, serve
+from stowage.testing.api_client import ApiClient, signed_in_client
 
 __all__ = ["RunningStowage", "running_stowage", "runtime_for", "write_settings"]
 
@@ -57,6 +58,11 @@ class RunningStowage:
     @property
     def dashboard_url(self) -> str:
         return self.url("dashboard")
+
+    async def api_client(self, *, role: str = "admin", username: str = "") -> ApiClient:
+        """An in-process client of the dashboard app, signed in as a new local user with ``role``."""
+        app = next(item.app for item in self.listeners if item.name == "dashboard")
+        return await signed_in_client(self.runtime, app, role=role, username=username)
 
 
 async def runtime_for(

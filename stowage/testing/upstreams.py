@@ -13,7 +13,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from stowage.core.upstream import (
+from stowage.core.tooling.rclone_launcher import (
     REGION,
     EmbeddedUpstream,
     RcloneUpstream,

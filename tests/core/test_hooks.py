@@ -11,10 +11,10 @@ import pytest
 from dynaconf import Validator
 from quart import Blueprint, jsonify
 
-from stowage.core.cli import Command, main
-from stowage.core.errors import ConfigError
-from stowage.core.runtime import load_settings_and_plugins
-from stowage.core.store import Migration, MigrationSet
+from stowage.core.contracts.store import Migration, MigrationSet
+from stowage.core.kernel.cli import Command, main
+from stowage.core.kernel.errors import ConfigError
+from stowage.core.kernel.runtime import load_settings_and_plugins
 from stowage.hooks import hookimpl
 from stowage.testing.harness import runtime_for, write_settings
 
@@ -113,7 +113,7 @@ def test_hook_stowage_cli_commands(tmp_path: Path, monkeypatch, capsys) -> None:
     plugins_dir = tmp_path / "plugins.d"
     plugins_dir.mkdir()
     (plugins_dir / "hello_cmd.py").write_text(
-        "from stowage.core.cli import Command\n"
+        "from stowage.core.kernel.command import Command\n"
         "from stowage.hooks import hookimpl\n"
         "def _args(p): p.add_argument('--name', required=True)\n"
         "def _run(args, ctx): print('hello', args.name); return 0\n"

@@ -19,8 +19,8 @@ import h2.events
 import hypercorn.protocol
 from quart import Blueprint, Response
 
-from stowage.core.authz import public
-from stowage.core.wire import Http11Protocol
+from stowage.core.kernel.wire import Http11Protocol
+from stowage.core.web.authz import public
 from stowage.hooks import hookimpl
 from tests.plugins.backends.endpoint_support import ROLE_HEADER, HeaderAuth
 from tests.plugins.s3proxy.proxyenv import proxy_env
@@ -164,7 +164,7 @@ def _h2_events(client: h2.connection.H2Connection, data: bytes) -> list[object]:
 
 def test_install_puts_our_protocol_where_hypercorn_looks() -> None:
     # serve() has installed it in earlier tests of this process; installing again is harmless.
-    from stowage.core.wire import install
+    from stowage.core.kernel.wire import install
 
     install()
     install()

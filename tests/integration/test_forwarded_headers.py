@@ -1,4 +1,4 @@
-"""``server.trusted_proxies: []`` trusts no forwarded header (issue 11 item 9, D9, CFG-13).
+"""``server.trusted_proxies: []`` trusts no forwarded header.
 
 Each test rotates ``X-Forwarded-For`` through real listeners, as an attacker would, once with the
 default (the peer is the client: the limit holds) and once with the loopback peer listed as a

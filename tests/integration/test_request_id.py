@@ -1,5 +1,5 @@
-"""A client's ``X-Request-Id`` is echoed and audited only when it is a plain id (issue 11 item 17,
-HTTP-3); anything else is replaced by a fresh id before it reaches a header or the audit log."""
+"""A client's ``X-Request-Id`` is echoed and audited only when it is a plain id; anything else is
+replaced by a fresh id before it reaches a header or the audit log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import aiohttp
 import pytest
 
-from stowage.core.ids import accept_request_id
+from stowage.core.formats.ids import accept_request_id
 
 FRESH = re.compile(r"[0-9a-f]{16}")
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from stowage.core.upstream import RcloneUpstream, UpstreamError, find_binary, list_buckets_status
+from stowage.core.tooling.rclone_launcher import (
+    RcloneUpstream,
+    UpstreamError,
+    find_binary,
+    list_buckets_status,
+)
 from stowage.testing.fixtures_s3 import (  # noqa: F401  (fixtures by name: pass with `-p no:stowage` too)
     boto3_client_factory,
     rclone_upstream,
@@ -112,7 +117,7 @@ def test_rclone_start_fails_clearly_when_port_taken(tmp_path):
 
 
 def test_rclone_retries_when_its_auto_port_gets_taken(tmp_path, monkeypatch):
-    import stowage.core.upstream as upstream_mod
+    import stowage.core.tooling.rclone_launcher as upstream_mod
 
     real_free_port = upstream_mod.free_port
     with socket.socket() as squatter:  # bound, not listening: connects are refused, binds fail

@@ -3,13 +3,13 @@
 How the parts combine:
 
 * ``recorder`` — ``QueueRecorder``, installed at start-up as ``runtime.services["audit"]`` so
-  ``stowage.core.audit.recorder(runtime)`` finds it. ``record`` puts events on a bounded queue
+  ``stowage.core.contracts.audit.recorder(runtime)`` finds it. ``record`` puts events on a bounded queue
   (``audit.queue_size``) and never blocks; one drain task asks ``stowage_audit_sample`` about
   each event, writes batches of up to ``audit.batch_size`` through the store's audit area
   (``stowage.plugins.sqlite.audit`` for SQLite) and hands each committed batch to every
   ``stowage_audit_export``. It owns ``stowage_audit_dropped_total`` and
   ``stowage_audit_queue_depth``.
-* ``sampling`` — the ``trylast`` default ``stowage_audit_sample`` (AUDIT-4, decision 14).
+* ``sampling`` — the ``trylast`` default ``stowage_audit_sample`` (samples successful proxy reads).
 * ``api`` + ``csvexport`` — ``GET /api/admin/audit`` and the streamed ``/api/admin/audit.csv``.
 
 Shutdown: ``stowage_shutdown`` waits for everything queued; events other plugins record during
@@ -29,11 +29,11 @@ from stowage.plugins.audit.recorder import QueueRecorder
 from stowage.plugins.audit.sampling import stowage_audit_sample
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["SERVICE", "QueueRecorder", "stowage_audit_sample"]
 
-#: Key of the recorder in ``runtime.services`` (read by ``stowage.core.audit.recorder``).
+#: Key of the recorder in ``runtime.services`` (read by ``stowage.core.contracts.audit.recorder``).
 SERVICE = "audit"
 
 

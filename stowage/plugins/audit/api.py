@@ -10,10 +10,10 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.audit import AuditFilter, audit_repository, recorder
-from stowage.core.authz import requires
-from stowage.core.timefmt import utcnow
-from stowage.core.web import current_runtime
+from stowage.core.contracts.audit import AuditFilter, audit_repository, recorder
+from stowage.core.formats.timefmt import utcnow
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime
 from stowage.plugins.audit.csvexport import csv_chunks, export_filename
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "blueprint"]
@@ -41,7 +41,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def page_limit(value: int | None) -> int:
-    """AUDIT-6: default 200; anything above 1000, zero or negative falls back to 200."""
+    """The page size: default 200; anything above 1000, zero or negative falls back to 200."""
     return value if value is not None and 0 < value <= MAX_LIMIT else DEFAULT_LIMIT
 
 

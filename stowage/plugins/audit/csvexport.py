@@ -1,4 +1,4 @@
-"""CSV rendering of audit events for ``/api/admin/audit.csv``: quoting, formula guard, chunking (AUDIT-7)."""
+"""CSV rendering of audit events for ``/api/admin/audit.csv``: quoting, formula guard, chunking."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import io
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 
-from stowage.core.audit import AuditEvent
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.contracts.audit import AuditEvent
+from stowage.core.formats.timefmt import to_rfc3339
 
 __all__ = ["HEADER", "ROWS_PER_CHUNK", "csv_chunks", "export_filename", "guard", "row_cells"]
 
@@ -51,7 +51,7 @@ def row_cells(event: AuditEvent) -> list[str]:
         event.request_id,
         event.ip,
         event.user_agent,
-        event.status,
+        event.outcome,
         event.detail_json() or "",
     ]
     return [guard(cell) for cell in cells]

@@ -1,4 +1,4 @@
-"""``QueueRecorder``: the non-blocking audit recorder — bounded queue, one writer task, batches (AUDIT-2)."""
+"""``QueueRecorder``: the non-blocking audit recorder — bounded queue, one writer task, batches."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
-from stowage.core import hookcall
-from stowage.core.audit import AuditEvent, audit_repository
-from stowage.core.metrics import ScrapeGauge
+from stowage.core.contracts.audit import AuditEvent, audit_repository
+from stowage.core.kernel import hookcall
+from stowage.core.kernel.metrics import ScrapeGauge
 from stowage.plugins.audit import sampling
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["WARN_INTERVAL", "QueueRecorder"]
 
 log = logging.getLogger("stowage.audit")
 
-#: Seconds between two "events dropped" warnings (AUDIT-2: once a minute).
+#: Seconds between two "events dropped" warnings: a flood of drops must not flood the log too.
 WARN_INTERVAL = 60.0
 #: How long the writer lets a partial batch fill before committing it. Under load this turns many
 #: one-row transactions into few full ones (measured: bad-signature floods in bench/proxy.py);
@@ -32,7 +32,7 @@ LINGER = 0.05
 
 
 class QueueRecorder:
-    """``stowage.core.audit.AuditRecorder`` backed by an ``asyncio.Queue`` and one drain task.
+    """``stowage.core.contracts.audit.AuditRecorder`` backed by an ``asyncio.Queue`` and one drain task.
 
     ``record`` only ever does ``put_nowait``: a full queue drops the event and counts it. The drain
     task (``run``) asks ``stowage_audit_sample`` about each event (sampling may be async, so it
@@ -94,13 +94,13 @@ class QueueRecorder:
             return
         self._accepted += 1
 
-    def skips(self, *, origin: str, method: str, status: str) -> bool:
+    def skips(self, *, origin: str, method: str, outcome: str) -> bool:
         """Whether such an event is certainly sampled out (only with the built-in sampler at 0)."""
         return (
             self._sample_inline
             and self._runtime.settings.audit.proxy_success_read_rate <= 0.0
             and origin == "proxy"
-            and status == "ok"
+            and outcome == "ok"
             and method.upper() in sampling.SAMPLED_METHODS
         )
 

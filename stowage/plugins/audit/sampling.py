@@ -1,15 +1,15 @@
-"""The default ``stowage_audit_sample``: AUDIT-4 sampling of successful proxy reads (decision 14)."""
+"""The default ``stowage_audit_sample``: sampling of successful proxy reads by ``audit.sampling.*``."""
 
 from __future__ import annotations
 
 import random
 from typing import TYPE_CHECKING
 
-from stowage.core.audit import AuditEvent
+from stowage.core.contracts.audit import AuditEvent
 from stowage.hooks import hookimpl
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["SAMPLED_METHODS", "is_sampled", "stowage_audit_sample"]
 
@@ -22,7 +22,7 @@ def is_sampled(event: AuditEvent) -> bool:
     Only successful proxy reads are: the proxy marks an event ``ok`` only for upstream 2xx/3xx,
     so every failure, denial and write — and every dashboard event — is always recorded.
     """
-    return event.origin == "proxy" and event.status == "ok" and event.method.upper() in SAMPLED_METHODS
+    return event.origin == "proxy" and event.outcome == "ok" and event.method.upper() in SAMPLED_METHODS
 
 
 @hookimpl(trylast=True)

@@ -5,7 +5,7 @@ How the parts combine:
 * ``sessions`` — ``SessionManager``, one per Runtime (``runtime.services["auth_local.sessions"]``):
   issues sessions, attaches a cookie to an ``Identity`` through a 30 s cache, coalesces
   ``last_seen_at`` writes (flushed every 2 s and at shutdown), purges dead sessions every 5 min.
-  Semantics (SESS-3, decision 20): a session dies ``auth.session.lifetime`` after it was created
+  Semantics: a session dies ``auth.session.lifetime`` after it was created
   however busy it is, and earlier when unused for ``auth.session.idle_timeout``. Cached identities
   are dropped on logout, user patch/disable/delete, password change and admin reset, so those take
   effect on the user's next request.
@@ -13,8 +13,8 @@ How the parts combine:
 * ``login`` — ``POST /auth/login/local`` (per-IP limiter, lockout, timing-flattened failures) and
   ``POST /auth/logout``; ``me`` — ``/api/auth/config``, ``/api/me``, ``/api/me/password``;
   ``users_api`` — ``/api/admin/users``. The ``/api`` pipeline itself (401, CSRF, must-change,
-  per-session limit, role gates) is core: ``stowage.core.authz``.
-* ``ops`` — account operations shared by the API, the CLI (``commands``: ``create-admin``,
+  per-session limit, role gates) is core: ``stowage.core.web.authz``.
+* ``local_users`` — account operations shared by the API, the CLI (``commands``: ``create-admin``,
   ``hash-password``) and the quickstart step ``quickstart_admin``.
 
 The hook below is the cookie authenticator, registered ``trylast`` so an SSO plugin's
@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from quart import g
 
-from stowage.core.identity import Identity
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 from stowage.plugins.auth_local import login, me, users_api
 from stowage.plugins.auth_local.commands import COMMANDS
-from stowage.plugins.auth_local.ops import quickstart_admin
+from stowage.plugins.auth_local.local_users import quickstart_admin
 from stowage.plugins.auth_local.sessions import FLUSH_EVERY, PURGE_EVERY, SERVICE, SessionManager, manager
 from stowage.plugins.auth_local.static import load_static_admin
 
 if TYPE_CHECKING:
-    from stowage.core.cli import Command
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.command import Command
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["quickstart_admin"]
 

@@ -1,15 +1,15 @@
-"""``stowage create-admin`` (CLI-3) and ``stowage hash-password`` (CLI-4)."""
+"""``stowage create-admin`` and ``stowage hash-password``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from stowage.core.accounts import UsernameTaken
-from stowage.core.cli import CliContext, Command
-from stowage.core.errors import ApiError, StowageError
-from stowage.core.passwords import hash_password_sync
-from stowage.plugins.auth_local.ops import create_local_user
+from stowage.core.contracts.accounts import UsernameTaken
+from stowage.core.kernel.command import CliContext, Command
+from stowage.core.kernel.errors import ApiError, StowageError
+from stowage.core.security.passwords import hash_password_sync
+from stowage.plugins.auth_local.local_users import create_local_user
 
 __all__ = ["COMMANDS"]
 
@@ -24,7 +24,7 @@ def _create_admin_args(parser: argparse.ArgumentParser) -> None:
 
 
 async def _create_admin(args: argparse.Namespace, ctx: CliContext) -> int:
-    from stowage.core.runtime import build_runtime
+    from stowage.core.kernel.runtime import build_runtime
 
     settings, pm = ctx.load()
     runtime = await build_runtime(settings, pm)

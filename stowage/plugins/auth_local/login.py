@@ -1,4 +1,4 @@
-"""``POST /auth/login/local`` and ``POST /auth/logout`` (AUTH-3..5, AUTH-8, SESS-1, SESS-4, RL-1)."""
+"""``POST /auth/login/local`` and ``POST /auth/logout``."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint, Response, g, jsonify, request
 
-from stowage.core.accounts import FLAG_MUST_CHANGE_PW, Session, at, users
-from stowage.core.audit import audit_request
-from stowage.core.errors import BadRequest, RateLimited, Unauthorized
-from stowage.core.passwords import DUMMY_HASH, verify_password
-from stowage.core.ratelimit import SlidingWindowLimiter
-from stowage.core.web import client_ip, current_runtime, is_https, read_json
+from stowage.core.contracts.accounts import FLAG_MUST_CHANGE_PW, Session, at, users
+from stowage.core.contracts.audit import audit_request
+from stowage.core.kernel.errors import BadRequest, RateLimited, Unauthorized
+from stowage.core.security.passwords import DUMMY_HASH, verify_password
+from stowage.core.security.ratelimit import SlidingWindowLimiter
+from stowage.core.web.request_context import client_ip, current_runtime, is_https, read_json
 from stowage.plugins.auth_local.phantoms import phantom_lockout
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "blueprint", "login_limiter"]
 
@@ -29,7 +29,7 @@ blueprint = Blueprint("auth_local_login", __name__)
 
 
 def login_limiter(runtime: Runtime) -> SlidingWindowLimiter:
-    """The per-IP login limiter (RL-1), shared with any other login route (e.g. OIDC)."""
+    """The per-IP login limiter, shared with any other login route (e.g. OIDC)."""
     limiter = runtime.services.get("ratelimit.login")
     if limiter is None:
         rl = runtime.settings.ratelimit
@@ -67,17 +67,20 @@ async def _clear_refused_cookies(response: Response) -> Response:
 
 
 async def _refuse(username: str, reason: str, user_id: str = "", verify: bool = False) -> Unauthorized:
-    if verify:  # flatten timing: unknown and disabled users cost one real verification (AUTH-4)
+    if verify:  # flatten timing: unknown and disabled users cost one real verification
         await verify_password("not-the-password", DUMMY_HASH)
-    # Failed logins are audited (SPEC §5 P1); the attempted password never is.
+    # Failed logins are audited; the attempted password never is.
     audit_request(
-        "auth.login_failed", status="denied", user_id=user_id, detail={"username": username, "reason": reason}
+        "auth.login_failed",
+        outcome="denied",
+        user_id=user_id,
+        detail={"username": username, "reason": reason},
     )
     return Unauthorized("invalid credentials", code="invalid_credentials")
 
 
 def _locked(username: str, user_id: str) -> RateLimited:
-    audit_request("auth.login_failed", status="denied", user_id=user_id,
+    audit_request("auth.login_failed", outcome="denied", user_id=user_id,
                   detail={"username": username, "reason": "locked"})  # fmt: skip
     return RateLimited("account temporarily locked", code="account_locked")
 

@@ -1,4 +1,4 @@
-"""``GET /api/auth/config``, ``GET /api/me`` and ``POST /api/me/password`` (AUTH-7, AUTH-10, API-7..9)."""
+"""``GET /api/auth/config``, ``GET /api/me`` and ``POST /api/me/password``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.accounts import at, users
-from stowage.core.authz import current_identity, public, requires
-from stowage.core.errors import BadRequest, Unauthorized
-from stowage.core.passwords import hash_password, verify_password
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.auth_local.ops import check_policy
+from stowage.core.contracts.accounts import at, users
+from stowage.core.kernel.errors import BadRequest, Unauthorized
+from stowage.core.security.passwords import hash_password, verify_password
+from stowage.core.web.authz import current_identity, public, requires
+from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.auth_local.local_users import check_policy
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
 

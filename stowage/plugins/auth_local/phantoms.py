@@ -1,4 +1,4 @@
-"""Lockout for sign-in names that have no usable local account (issue 11 item 16, AUTH-4).
+"""Lockout for sign-in names that have no usable local account.
 
 A real account locks after ``auth.local.lockout.max_attempts`` wrong passwords and then answers
 429 ``account_locked``. If an unknown (or disabled, or non-local) name kept answering 401, the
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["MAX_NAMES", "PhantomLockout", "phantom_lockout"]
 

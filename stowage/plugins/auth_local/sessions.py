@@ -2,7 +2,7 @@
 
 Times come from ``runtime.clock`` at each call, so tests can move time. A session is refused when
 ``now > expires_at`` (= created_at + ``auth.session.lifetime``, a hard cap) or when it was last
-seen more than ``auth.session.idle_timeout`` ago (SESS-3, decision 20: the documented semantics).
+seen more than ``auth.session.idle_timeout`` ago.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from stowage.core.accounts import Session, at, sessions, users
-from stowage.core.identity import Identity
-from stowage.core.ids import new_token
+from stowage.core.contracts.accounts import Session, at, sessions, users
+from stowage.core.contracts.identity import Identity
+from stowage.core.formats.ids import new_token
 from stowage.plugins.auth_local.static import STATIC_ID, StaticAdmin
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["SessionManager", "manager"]
 
@@ -51,7 +51,7 @@ class SessionManager:
     # --- issue and attach ---------------------------------------------------------------------
 
     async def issue(self, *, user_id: str, source: str, flags: int, ip: str, user_agent: str) -> Session:
-        """Create a session row with fresh random session and CSRF tokens (SESS-1)."""
+        """Create a session row with fresh random session and CSRF tokens."""
         now = at(self.runtime.clock())
         session = Session(
             id=new_token(32),

@@ -1,4 +1,4 @@
-"""The static break-glass admin (AUTH-8): a username from settings, an argon2id hash from the environment."""
+"""The static break-glass admin: a username from settings, an argon2id hash from the environment."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stowage.core.errors import ConfigError
-from stowage.core.identity import Identity
-from stowage.core.passwords import parse_phc
+from stowage.core.contracts.identity import Identity
+from stowage.core.kernel.errors import ConfigError
+from stowage.core.security.passwords import parse_phc
 
 if TYPE_CHECKING:
-    from stowage.core.accounts import Session
-    from stowage.core.config import Settings
+    from stowage.core.contracts.accounts import Session
+    from stowage.core.kernel.config import Settings
 
 __all__ = ["STATIC_ID", "StaticAdmin", "load_static_admin"]
 

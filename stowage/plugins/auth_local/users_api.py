@@ -1,4 +1,4 @@
-"""The users admin API under ``/api/admin/users`` (API-46, USER-1..7); every route is admin-only."""
+"""The users admin API under ``/api/admin/users``; every route is admin-only."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.accounts import UNCHANGED, User, UserFilter, at, users
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.credentials import owner_rights_changed
-from stowage.core.errors import BadRequest, Forbidden, NotFound
-from stowage.core.identity import ROLES
-from stowage.core.passwords import hash_password
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.auth_local.ops import check_policy, create_local_user
+from stowage.core.contracts.accounts import UNCHANGED, User, UserFilter, at, users
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.credentials import owner_rights_changed
+from stowage.core.contracts.identity import ROLES
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import BadRequest, Forbidden, NotFound
+from stowage.core.security.passwords import hash_password
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.auth_local.local_users import check_policy, create_local_user
 from stowage.plugins.auth_local.sessions import manager
 
 __all__ = ["blueprint", "user_json"]
@@ -24,7 +24,7 @@ blueprint = Blueprint("auth_local_users", __name__, url_prefix="/api/admin/users
 
 
 def user_json(user: User) -> dict[str, Any]:
-    """USER-1: the API shape of a user; the password hash never leaves the server."""
+    """The API shape of a user; the password hash never leaves the server."""
     out: dict[str, Any] = {"id": user.id, "username": user.username}
     if user.email:
         out["email"] = user.email
@@ -126,8 +126,8 @@ async def patch_user(user_id: str) -> Response:
     updated = await users(current_runtime()).update(user_id, role=role, enabled=enabled, email=email)
     if updated is None:
         raise NotFound("user not found")
-    # Role and enabled take effect on the user's next request (decision 32), on the dashboard
-    # and through the user's S3 credentials (D9).
+    # Role and enabled take effect on the user's next request, on the dashboard
+    # and through the user's S3 credentials.
     manager(current_runtime()).forget_user(user_id)
     if updated.role != before.role or updated.enabled != before.enabled:
         await owner_rights_changed(current_runtime())
@@ -184,4 +184,4 @@ async def delete_user(user_id: str) -> Response:
             "shares_revoked": removal.shares_revoked,
         },
     )
-    return Response(status=204)  # USER-7; what went with the account is in the audit event
+    return Response(status=204)  # what went with the account is in the audit event

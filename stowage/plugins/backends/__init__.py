@@ -4,7 +4,7 @@ How the parts combine:
 
 * ``registry`` — backends from the settings file, then enabled database rows (secrets unsealed
   with the root key), drivers from the ``stowage_storage_driver`` hook.
-* ``health`` — probes every backend at start-up (10 s budget) and every 60 s (BE-4).
+* ``health`` — probes every backend at start-up (10 s budget) and every 60 s.
 * ``endpoint_input`` / ``manage`` / ``dto`` — input rules, live create/patch/delete/test that keep the
   ``backends`` table and the registry in step, and the JSON shapes.
 * ``admin_api`` (``/api/admin/backends``) and ``read_api`` (``/api/backends``) — the routes,
@@ -23,7 +23,7 @@ from stowage.plugins.backends.registry import Registry
 from stowage.plugins.backends.storage_routes import STORAGE_BLUEPRINTS
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 
 @hookimpl

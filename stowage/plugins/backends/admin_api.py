@@ -1,7 +1,7 @@
-"""Admin routes for backends: ``/api/admin/backends`` (API-47, API-44; BE-5…BE-9).
+"""Admin routes for backends: ``/api/admin/backends``.
 
 Each mutation (create, patch, delete, test) writes one audit event naming the actor and the
-backend. Bodies are capped at 8 KiB (§4.3).
+backend. Bodies are capped at 8 KiB.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.backends import backend_registry
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.dto import health_item
 from stowage.plugins.backends.endpoint_input import parse_create, parse_patch, parse_test
 from stowage.plugins.backends.manage import BackendAdmin
@@ -76,25 +76,25 @@ async def backends_health() -> dict[str, Any]:
     return {"backends": [health_item(entry) for entry in backend_registry(current_runtime()).all()]}
 
 
-@admin_backends.get("/api/admin/backends/<bid>")
+@admin_backends.get("/api/admin/backends/<backend_id>")
 @requires("admin")
-async def get_backend(bid: str) -> dict[str, Any]:
-    return await _admin().describe(bid)
+async def get_backend(backend_id: str) -> dict[str, Any]:
+    return await _admin().describe(backend_id)
 
 
-@admin_backends.patch("/api/admin/backends/<bid>")
+@admin_backends.patch("/api/admin/backends/<backend_id>")
 @requires("admin")
-async def patch_backend(bid: str) -> dict[str, Any]:
+async def patch_backend(backend_id: str) -> dict[str, Any]:
     body = await read_json(BODY_LIMIT)
     changes = parse_patch(body)
-    updated = await _admin().update(bid, changes, current_identity().user_id)
-    audit_request("backend.update", backend=bid, detail={"fields": sorted(changes)})
+    updated = await _admin().update(backend_id, changes, current_identity().user_id)
+    audit_request("backend.update", backend=backend_id, detail={"fields": sorted(changes)})
     return updated
 
 
-@admin_backends.delete("/api/admin/backends/<bid>")
+@admin_backends.delete("/api/admin/backends/<backend_id>")
 @requires("admin")
-async def delete_backend(bid: str) -> Response:
-    await _admin().delete(bid)
-    audit_request("backend.delete", backend=bid)
+async def delete_backend(backend_id: str) -> Response:
+    await _admin().delete(backend_id)
+    audit_request("backend.delete", backend=backend_id)
     return Response("", status=204)

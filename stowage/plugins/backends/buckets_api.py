@@ -1,4 +1,4 @@
-"""Bucket routes (API-18..20, BKT-1..3): list (cached 2 s per backend), create, delete."""
+"""Bucket routes: list (cached 2 s per backend), create, delete."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.authz import requires
-from stowage.core.driver import BucketInfo
-from stowage.core.s3names import check_bucket, check_bucket_name
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation
+from stowage.core.contracts.driver import BucketInfo
+from stowage.core.formats.s3names import check_bucket, check_bucket_name
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
+from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation
 
 __all__ = ["BucketListCache", "blueprint"]
 
 blueprint = Blueprint("storage_buckets", __name__)
 install_error_handler(blueprint)
 
-CACHE_TTL = 2.0  # seconds; SPEC §4.3 "bucket list 2 s"
+CACHE_TTL = 2.0  # seconds a bucket list is reused, so a dashboard refresh does not hit the backend
 
 
 class BucketListCache:
@@ -53,42 +53,42 @@ def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:
     out: dict[str, Any] = {"name": bucket.name}
     if bucket.created_at is not None:
         out["created_at"] = to_rfc3339(bucket.created_at)
-    out["size_tracked"] = False  # SIZE-1 lands later; the size fields are added then
+    out["size_tracked"] = False  # bucket sizes are not tracked yet; the size fields arrive with that feature
     return out
 
 
 @blueprint.get(PREFIX)
 @requires("any")
-async def list_buckets(bid: str) -> Response:
-    driver = driver_for(bid)
-    buckets = bucket_cache().get(bid)
+async def list_buckets(backend_id: str) -> Response:
+    driver = driver_for(backend_id)
+    buckets = bucket_cache().get(backend_id)
     if buckets is None:
         buckets = await driver.list_buckets()
-        bucket_cache().put(bid, buckets)
+        bucket_cache().put(backend_id, buckets)
     return jsonify({"buckets": [_bucket_json(b) for b in sorted(buckets, key=lambda b: b.name)]})
 
 
 @blueprint.post(PREFIX)
 @requires("admin")
-async def create_bucket(bid: str) -> tuple[Response, int]:
-    driver = driver_for(bid)
+async def create_bucket(backend_id: str) -> tuple[Response, int]:
+    driver = driver_for(backend_id)
     body = await read_json(4096)
     name, region = str(body.get("name") or "").strip(), str(body.get("region") or "").strip()
     check_bucket_name(name)  # refused input is not an attempted change: not audited
-    async with mutation("bucket.create", backend=bid, bucket=name) as detail:
+    async with mutation("bucket.create", backend=backend_id, bucket=name) as detail:
         if region:
             detail["region"] = region
         await driver.create_bucket(name, region)
-    bucket_cache().forget(bid)
+    bucket_cache().forget(backend_id)
     return jsonify({"name": name}), 201
 
 
 @blueprint.delete(f"{PREFIX}/<bucket>")
 @requires("admin")
-async def delete_bucket(bid: str, bucket: str) -> tuple[str, int]:
-    driver = driver_for(bid)
+async def delete_bucket(backend_id: str, bucket: str) -> tuple[str, int]:
+    driver = driver_for(backend_id)
     check_bucket(bucket)
-    async with mutation("bucket.delete", backend=bid, bucket=bucket):
+    async with mutation("bucket.delete", backend=backend_id, bucket=bucket):
         await driver.delete_bucket(bucket)
-    bucket_cache().forget(bid)
+    bucket_cache().forget(backend_id)
     return "", 204

@@ -1,4 +1,4 @@
-"""Object copy (API-36, OBJ-9): server-side within a backend, streamed through Stowage across
+"""Object copy: server-side within a backend, streamed through Stowage across
 backends (with the destination's quota checked first and updated after)."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.authz import requires
-from stowage.core.errors import BadRequest
-from stowage.core.s3names import check_bucket, check_key
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
+from stowage.core.formats.s3names import check_bucket, check_key
+from stowage.core.kernel.errors import BadRequest
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation, object_json
 from stowage.plugins.backends.transfer import transfer_object
 
 __all__ = ["blueprint"]
@@ -42,33 +42,33 @@ def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
 
 @blueprint.post(f"{PREFIX}/<bucket>/object/copy")
 @requires("writer")
-async def copy_object(bid: str, bucket: str) -> Response:
+async def copy_object(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)
-    src = driver_for(bid)
+    src = driver_for(backend_id)
     body = await read_json(COPY_LIMIT)
     src_key, dst_key = check_key(_text(body, "src_key")), check_key(_text(body, "dst_key"))
-    dst_bid = _text(body, "dst_backend") or bid
+    dst_backend_id = _text(body, "dst_backend") or backend_id
     dst_bucket = check_bucket(_text(body, "dst_bucket") or bucket)
     version_id, metadata = _text(body, "version_id"), _metadata(body)
-    if (dst_bid, dst_bucket, dst_key) == (bid, bucket, src_key) and metadata is None:
+    if (dst_backend_id, dst_bucket, dst_key) == (backend_id, bucket, src_key) and metadata is None:
         raise BadRequest("source and destination are the same object")
-    dst = driver_for(dst_bid)
-    if dst_bid == bid:
-        async with mutation("object.copy", backend=bid, bucket=dst_bucket, key=dst_key) as detail:
+    dst = driver_for(dst_backend_id)
+    if dst_backend_id == backend_id:
+        async with mutation("object.copy", backend=backend_id, bucket=dst_bucket, key=dst_key) as detail:
             detail.update(src_bucket=bucket, src_key=src_key, dst_bucket=dst_bucket, dst_key=dst_key)
             info = await src.copy_object(
                 bucket, src_key, dst_bucket, dst_key, version_id=version_id, metadata=metadata
             )
         return jsonify({"bucket": dst_bucket, "object": object_json(info)})
     runtime = current_runtime()
-    async with mutation("object.transfer", backend=dst_bid, bucket=dst_bucket, key=dst_key) as detail:
-        detail.update(src_backend=bid, src_bucket=bucket, src_key=src_key, dst_backend=dst_bid,
+    async with mutation("object.transfer", backend=dst_backend_id, bucket=dst_bucket, key=dst_key) as detail:
+        detail.update(src_backend=backend_id, src_bucket=bucket, src_key=src_key, dst_backend=dst_backend_id,
                       dst_bucket=dst_bucket, dst_key=dst_key)  # fmt: skip
         size = (await src.head_object(bucket, src_key, version_id=version_id)).size
         detail["size"] = size
-        await quota_precheck(runtime, dst_bid, dst_bucket, size)
+        await quota_precheck(runtime, dst_backend_id, dst_bucket, size)
         info = await transfer_object(
             src, bucket, src_key, dst, dst_bucket, dst_key, version_id=version_id, metadata=metadata
         )
-    await quota_record(runtime, dst_bid, dst_bucket, info.size, 1)
-    return jsonify({"backend": dst_bid, "bucket": dst_bucket, "object": object_json(info)})
+    await quota_record(runtime, dst_backend_id, dst_bucket, info.size, 1)
+    return jsonify({"backend": dst_backend_id, "bucket": dst_bucket, "object": object_json(info)})

@@ -1,20 +1,20 @@
-"""JSON shapes of the backend routes (API-15, API-17, API-44, BE-5). No shape ever carries a secret."""
+"""JSON shapes of the backend routes. No shape ever carries a secret."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from stowage.core.backends import BackendHealth, HealthProbe, RegisteredBackend
-from stowage.core.driver import Capabilities
-from stowage.core.endpoints import EndpointRecord
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.contracts.backends import BackendHealth, HealthProbe, RegisteredBackend
+from stowage.core.contracts.driver import Capabilities
+from stowage.core.contracts.endpoints import EndpointRecord
+from stowage.core.formats.timefmt import to_rfc3339
 
 __all__ = ["admin_item", "capabilities_json", "health_item", "probe_json", "public_item", "status_json"]
 
 
 def capabilities_json(capabilities: Capabilities) -> dict[str, Any]:
-    """The BE-3 capability object."""
+    """The API shape of a backend's capabilities."""
     return asdict(capabilities)
 
 
@@ -29,7 +29,7 @@ def status_json(health: BackendHealth) -> dict[str, Any]:
 
 
 def public_item(entry: RegisteredBackend) -> dict[str, Any]:
-    """One entry of ``GET /api/backends`` (API-15)."""
+    """One entry of ``GET /api/backends``."""
     return {
         "id": entry.spec.id,
         "name": entry.spec.name,
@@ -50,7 +50,7 @@ def probe_json(probe: HealthProbe) -> dict[str, Any]:
 
 
 def health_item(entry: RegisteredBackend) -> dict[str, Any]:
-    """One entry of ``GET /api/admin/backends/health`` (API-44): status and the ≤20-probe history."""
+    """One entry of ``GET /api/admin/backends/health``: status and the ≤20-probe history."""
     return {
         "id": entry.spec.id,
         "name": entry.spec.name,
@@ -61,7 +61,7 @@ def health_item(entry: RegisteredBackend) -> dict[str, Any]:
 
 
 def admin_item(record: EndpointRecord | None, entry: RegisteredBackend | None) -> dict[str, Any]:
-    """One entry of the admin list (BE-5): the database row when there is one, else the registry's."""
+    """One entry of the admin list: the database row when there is one, else the registry's."""
     health = entry.health if entry is not None else BackendHealth()
     if record is not None:
         out: dict[str, Any] = {

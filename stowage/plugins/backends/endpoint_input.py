@@ -1,4 +1,4 @@
-"""Input rules for UI-managed backends: ids, endpoints and the create/patch/test bodies (BE-6, BE-7, BE-9).
+"""Input rules for UI-managed backends: ids, endpoints and the create/patch/test bodies.
 
 Every failure is a 400 ``bad_request`` whose message names the field; secrets never appear in
 messages.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from stowage.core.errors import BadRequest
+from stowage.core.kernel.errors import BadRequest
 
 __all__ = [
     "PATCH_FIELDS",
@@ -120,7 +120,7 @@ def _keys(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def parse_create(body: dict[str, Any]) -> BackendInput:
-    """Validate a create body (BE-6); defaults: type ``s3v4``, path_style and enabled true."""
+    """Validate a create body; defaults: type ``s3v4``, path_style and enabled true."""
     backend_id = normalize_id(body.get("id"))
     endpoint = validate_endpoint(body.get("endpoint"))
     access_key, secret_key = _keys(body)
@@ -138,7 +138,7 @@ def parse_create(body: dict[str, Any]) -> BackendInput:
 
 
 def parse_test(body: dict[str, Any]) -> BackendInput:
-    """Validate a connection-test body (BE-9): the create fields without id, name and enabled."""
+    """Validate a connection-test body: the create fields without id, name and enabled."""
     endpoint = validate_endpoint(body.get("endpoint"))
     access_key, secret_key = _keys(body)
     return BackendInput(
@@ -155,7 +155,7 @@ def parse_test(body: dict[str, Any]) -> BackendInput:
 
 
 def parse_patch(body: dict[str, Any]) -> dict[str, Any]:
-    """Validate a patch body (BE-7): the known fields present, normalised; others are ignored.
+    """Validate a patch body: the known fields present, normalised; others are ignored.
 
     An empty or absent ``secret_key`` keeps the stored one (forms send "" for "unchanged").
     """

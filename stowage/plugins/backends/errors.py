@@ -1,4 +1,4 @@
-"""The one mapping from storage-driver errors to dashboard API errors (OBJ-17).
+"""The one mapping from storage-driver errors to dashboard API errors.
 
 Not-found classes become 404 ``not_found`` "resource not found"; anything else from the upstream
 becomes 502 ``backend_error`` "backend operation failed". The upstream's own error code (never its
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from stowage.core.driver import (
+from stowage.core.contracts.driver import (
     BucketNotFound,
     DriverError,
     InvalidRange,
@@ -19,8 +19,8 @@ from stowage.core.driver import (
     ObjectNotFound,
     PreconditionFailed,
 )
-from stowage.core.errors import ApiError, BackendFailure, NotFound
-from stowage.core.httpapp import error_response
+from stowage.core.kernel.errors import ApiError, BackendFailure, NotFound
+from stowage.core.web.httpapp import error_response
 
 __all__ = ["api_error", "install_error_handler"]
 

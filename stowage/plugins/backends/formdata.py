@@ -1,4 +1,4 @@
-"""A bounded, streaming reader for the small-upload form (OBJ-4).
+"""A bounded, streaming reader for the small-upload form.
 
 Quart's own form parsing first buffers the whole body with no cap of ours. This reads the body as
 it arrives, feeds werkzeug's sans-IO multipart decoder, and stops with 413 ``too_large`` as soon
@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from stowage.core.errors import BadRequest, PayloadTooLarge
+from stowage.core.kernel.errors import BadRequest, PayloadTooLarge
 
 __all__ = ["UploadForm", "read_upload_form"]
 

@@ -1,4 +1,4 @@
-"""Backend health probing: one probe, all backends concurrently, and the 60 s loop (BE-4).
+"""Backend health probing: one probe, all backends concurrently, and the 60 s loop.
 
 A probe is the driver's ``probe`` (ListBuckets) bounded by a timeout; its result goes into the
 entry's ``BackendHealth`` (last status plus a ring of the last 20 probes). A probe never raises.
@@ -11,9 +11,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import HealthProbe, RegisteredBackend
-from stowage.core.driver import ProbeResult, StorageDriver
-from stowage.core.timefmt import utcnow
+from stowage.core.contracts.backends import HealthProbe, RegisteredBackend
+from stowage.core.contracts.driver import ProbeResult, StorageDriver
+from stowage.core.formats.timefmt import utcnow
 
 if TYPE_CHECKING:
     from stowage.plugins.backends.registry import Registry

@@ -1,4 +1,4 @@
-"""Live changes to UI-managed backends: the database row and the registry move together (BE-5…BE-9).
+"""Live changes to UI-managed backends: the database row and the registry move together.
 
 ``BackendAdmin`` is what the admin routes call. Create, patch and delete hold the registry's lock,
 so a change is either fully applied (row written, driver registered or removed) or not at all.
@@ -11,18 +11,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from stowage.core.driver import BackendSpec, ProbeResult
-from stowage.core.endpoints import EndpointRecord, EndpointRepository, endpoint_repository
-from stowage.core.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
-from stowage.core.netpolicy import SETTING, NetworkPolicy
+from stowage.core.contracts.driver import BackendSpec, ProbeResult
+from stowage.core.contracts.endpoints import EndpointRecord, EndpointRepository, endpoint_repository
+from stowage.core.kernel.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.security.netpolicy import SETTING, NetworkPolicy
 from stowage.plugins.backends.dto import admin_item
 from stowage.plugins.backends.endpoint_input import BackendInput
 from stowage.plugins.backends.health import probe_driver, probe_entry
 from stowage.plugins.backends.registry import spec_from_record
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
-    from stowage.core.secretbox import SecretBox
+    from stowage.core.kernel.runtime import Runtime
+    from stowage.core.security.secretbox import SecretBox
     from stowage.plugins.backends.registry import Registry
 
 __all__ = ["BackendAdmin"]
@@ -67,7 +67,7 @@ class BackendAdmin:
     # --- reads ---------------------------------------------------------------------------------
 
     async def listing(self) -> list[dict[str, Any]]:
-        """Registry entries and database rows (disabled rows too), sorted by id (BE-5)."""
+        """Registry entries and database rows (disabled rows too), sorted by id."""
         records = {record.id: record for record in await self._repo.list()}
         ids = sorted(set(records) | {entry.spec.id for entry in self._registry.all()})
         return [self._view(records.get(backend_id), backend_id) for backend_id in ids]
@@ -89,7 +89,7 @@ class BackendAdmin:
         self._runtime.spawn(probe_entry(entry), name=f"probe-{spec.id}")
 
     async def create(self, data: BackendInput, actor: str) -> dict[str, Any]:
-        """Insert a row with the sealed secret and register it at once (BE-6)."""
+        """Insert a row with the sealed secret and register it at once."""
         box = self._box()
         self._refuse_read_only(data.id)
         await self._refuse_denied(data.endpoint)
@@ -120,7 +120,7 @@ class BackendAdmin:
         return await self.describe(data.id)
 
     async def update(self, backend_id: str, changes: dict[str, Any], actor: str) -> dict[str, Any]:
-        """Apply a subset of fields, re-register or unregister live, keep the stored secret (BE-7)."""
+        """Apply a subset of fields, re-register or unregister live, keep the stored secret."""
         self._refuse_read_only(backend_id)
         box = self._box()
         if "endpoint" in changes:
@@ -157,7 +157,7 @@ class BackendAdmin:
             await self._registry.unregister(old.id)
 
     async def delete(self, backend_id: str) -> None:
-        """Delete the row and unregister its driver (BE-8)."""
+        """Delete the row and unregister its driver."""
         self._refuse_read_only(backend_id)
         async with self._registry.lock:
             if not await self._repo.delete(backend_id):
@@ -165,7 +165,7 @@ class BackendAdmin:
             await self._registry.unregister(backend_id)
 
     async def test(self, data: BackendInput) -> ProbeResult:
-        """Probe a throwaway driver built from ``data`` (BE-9); nothing is stored or registered."""
+        """Probe a throwaway driver built from ``data``; nothing is stored or registered."""
         await self._refuse_denied(data.endpoint)
         spec = BackendSpec(
             id="connection-test",

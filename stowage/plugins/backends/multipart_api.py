@@ -1,4 +1,4 @@
-"""Dashboard multipart uploads (API-40, OBJ-15): list, create, streamed parts, complete, abort.
+"""Dashboard multipart uploads: list, create, streamed parts, complete, abort.
 
 A part's body is relayed to the upstream as it arrives (``request.body`` iterated, never awaited
 whole) with the declared ``Content-Length``; the 64 MiB cap bounds what Quart can buffer for one
@@ -12,14 +12,14 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.authz import requires
-from stowage.core.errors import ApiError, BadRequest, PayloadTooLarge
-from stowage.core.s3names import check_bucket
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.core.formats.s3names import check_bucket
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import ApiError, BadRequest, PayloadTooLarge
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.route_helpers import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.upload_api import refuse_existing
 
 __all__ = ["MAX_PART_SIZE", "blueprint"]
@@ -43,9 +43,9 @@ def _metadata(value: Any) -> dict[str, str]:
 
 @blueprint.get(MULTIPART)
 @requires("any")
-async def list_uploads(bid: str, bucket: str) -> Response:
+async def list_uploads(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)
-    uploads = await driver_for(bid).list_multipart(bucket, prefix=request.args.get("prefix", ""))
+    uploads = await driver_for(backend_id).list_multipart(bucket, prefix=request.args.get("prefix", ""))
     return jsonify(
         {
             "uploads": [
@@ -59,11 +59,11 @@ async def list_uploads(bid: str, bucket: str) -> Response:
 
 @blueprint.post(MULTIPART)
 @requires("writer")
-async def create_upload(bid: str, bucket: str) -> Response:
-    driver, key = target(bid, bucket)
+async def create_upload(backend_id: str, bucket: str) -> Response:
+    driver, key = target(backend_id, bucket)
     body = await read_json(CREATE_LIMIT) if request.content_length else {}
     content_type, metadata = str(body.get("content_type") or ""), _metadata(body.get("metadata"))
-    async with mutation("object.multipart.create", backend=bid, bucket=bucket, key=key) as detail:
+    async with mutation("object.multipart.create", backend=backend_id, bucket=bucket, key=key) as detail:
         await refuse_existing(driver, bucket, key)
         upload_id = await driver.create_multipart(bucket, key, content_type=content_type, metadata=metadata)
         detail["upload_id"] = upload_id
@@ -72,8 +72,8 @@ async def create_upload(bid: str, bucket: str) -> Response:
 
 @blueprint.put(f"{MULTIPART}/parts/<int:part>")
 @requires("writer")
-async def upload_part(bid: str, bucket: str, part: int) -> Response:
-    driver, key = target(bid, bucket)
+async def upload_part(backend_id: str, bucket: str, part: int) -> Response:
+    driver, key = target(backend_id, bucket)
     upload_id = arg("upload_id")
     if not 1 <= part <= driver.capabilities.max_multipart_parts:
         raise BadRequest(f"part number must be 1-{driver.capabilities.max_multipart_parts}")
@@ -82,7 +82,7 @@ async def upload_part(bid: str, bucket: str, part: int) -> Response:
         raise ApiError("Content-Length is required", code="length_required", status=411)
     if size > MAX_PART_SIZE:
         raise PayloadTooLarge(f"a part is at most {MAX_PART_SIZE} bytes")
-    await quota_precheck(current_runtime(), bid, bucket, size)
+    await quota_precheck(current_runtime(), backend_id, bucket, size)
     info = await driver.upload_part(bucket, key, upload_id, part, aiter(request.body), size=size)
     return jsonify({"part_number": info.part_number, "etag": info.etag, "size": info.size})
 
@@ -102,24 +102,24 @@ def _parts(body: dict[str, Any]) -> list[tuple[int, str]]:
 
 @blueprint.post(f"{MULTIPART}/complete")
 @requires("writer")
-async def complete_upload(bid: str, bucket: str) -> Response:
-    driver, key = target(bid, bucket)
+async def complete_upload(backend_id: str, bucket: str) -> Response:
+    driver, key = target(backend_id, bucket)
     upload_id = arg("upload_id")
     parts = _parts(await read_json(COMPLETE_LIMIT))
-    async with mutation("object.multipart.complete", backend=bid, bucket=bucket, key=key) as detail:
+    async with mutation("object.multipart.complete", backend=backend_id, bucket=bucket, key=key) as detail:
         detail.update(upload_id=upload_id, parts=len(parts))
         info = await driver.complete_multipart(bucket, key, upload_id, parts)
         detail["size"] = info.size
-    await quota_record(current_runtime(), bid, bucket, info.size, 1)
+    await quota_record(current_runtime(), backend_id, bucket, info.size, 1)
     return jsonify(object_json(info))
 
 
 @blueprint.delete(MULTIPART)
 @requires("writer")
-async def abort_upload(bid: str, bucket: str) -> tuple[str, int]:
-    driver, key = target(bid, bucket)
+async def abort_upload(backend_id: str, bucket: str) -> tuple[str, int]:
+    driver, key = target(backend_id, bucket)
     upload_id = arg("upload_id")
-    async with mutation("object.multipart.abort", backend=bid, bucket=bucket, key=key) as detail:
+    async with mutation("object.multipart.abort", backend=backend_id, bucket=bucket, key=key) as detail:
         detail["upload_id"] = upload_id
         await driver.abort_multipart(bucket, key, upload_id)
     return "", 204

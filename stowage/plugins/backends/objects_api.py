@@ -1,4 +1,4 @@
-"""Object routes (API-27, API-28, API-33, API-35; OBJ-1..3, OBJ-5, OBJ-6): list, download (streamed,
+"""Object routes: list, download (streamed,
 single ranges), HEAD/info, delete, bulk delete. Uploads are in ``upload_api``."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.authz import requires
-from stowage.core.driver import ObjectBody
-from stowage.core.errors import BadRequest
-from stowage.core.objectserving import object_headers
-from stowage.core.s3names import check_bucket, check_key, parse_range
-from stowage.core.web import current_runtime, read_json
-from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.core.contracts.driver import ObjectBody
+from stowage.core.formats.s3names import check_bucket, check_key, parse_range
+from stowage.core.kernel.errors import BadRequest
+from stowage.core.web.authz import requires
+from stowage.core.web.objectserving import object_headers
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_after_delete
+from stowage.plugins.backends.route_helpers import PREFIX, arg, driver_for, mutation, object_json, target
 
 __all__ = ["blueprint"]
 
@@ -51,9 +51,9 @@ class _Download:
 
 @blueprint.get(f"{PREFIX}/<bucket>/objects")
 @requires("any")
-async def list_objects(bid: str, bucket: str) -> Response:
+async def list_objects(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)
-    driver = driver_for(bid)
+    driver = driver_for(backend_id)
     # Absent delimiter means "/" (browse a folder); present but empty means recursive.
     delimiter = request.args.get("delimiter", "/")
     prefix = request.args.get("prefix", "")
@@ -82,11 +82,11 @@ async def list_objects(bid: str, bucket: str) -> Response:
 
 @blueprint.route(OBJECT, methods=["GET", "HEAD"])
 @requires("any")
-async def get_object(bid: str, bucket: str) -> Response:
-    driver, key = target(bid, bucket)
+async def get_object(backend_id: str, bucket: str) -> Response:
+    driver, key = target(backend_id, bucket)
     version_id = arg("version_id", required=False)
     if request.method == "HEAD":
-        return await object_info(bid, bucket)
+        return await object_info(backend_id, bucket)
     byte_range = parse_range(request.headers.get("Range"))
     body = await driver.get_object(bucket, key, version_id=version_id, byte_range=byte_range)
     info = body.info
@@ -107,8 +107,8 @@ async def get_object(bid: str, bucket: str) -> Response:
 
 @blueprint.get(f"{OBJECT}/info")
 @requires("any")
-async def object_info(bid: str, bucket: str) -> Response:
-    driver, key = target(bid, bucket)
+async def object_info(backend_id: str, bucket: str) -> Response:
+    driver, key = target(backend_id, bucket)
     info = await driver.head_object(bucket, key, version_id=arg("version_id", required=False))
     response = jsonify(object_json(info))
     if info.etag:
@@ -118,14 +118,14 @@ async def object_info(bid: str, bucket: str) -> Response:
 
 @blueprint.delete(OBJECT)
 @requires("writer")
-async def delete_object(bid: str, bucket: str) -> tuple[str, int]:
-    driver, key = target(bid, bucket)
+async def delete_object(backend_id: str, bucket: str) -> tuple[str, int]:
+    driver, key = target(backend_id, bucket)
     version_id = arg("version_id", required=False)
-    async with mutation("object.delete", backend=bid, bucket=bucket, key=key) as detail:
+    async with mutation("object.delete", backend=backend_id, bucket=bucket, key=key) as detail:
         if version_id:
             detail["version_id"] = version_id
         await driver.delete_object(bucket, key, version_id=version_id)
-    await quota_after_delete(current_runtime(), bid, bucket)
+    await quota_after_delete(current_runtime(), backend_id, bucket)
     return "", 204
 
 
@@ -143,16 +143,16 @@ def _delete_keys(body: dict[str, Any]) -> list[tuple[str, str]]:
 
 @blueprint.post(f"{PREFIX}/<bucket>/objects/delete")
 @requires("writer")
-async def bulk_delete(bid: str, bucket: str) -> Response:
+async def bulk_delete(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)
-    driver = driver_for(bid)
+    driver = driver_for(backend_id)
     keys = _delete_keys(await read_json(BULK_DELETE_LIMIT))
-    async with mutation("object.bulk_delete", backend=bid, bucket=bucket) as detail:
+    async with mutation("object.bulk_delete", backend=backend_id, bucket=bucket) as detail:
         detail["requested"] = len(keys)
         result = await driver.delete_objects(bucket, keys)
         detail.update(deleted=len(result.deleted), errors=len(result.errors))
     if result.deleted:
-        await quota_after_delete(current_runtime(), bid, bucket)
+        await quota_after_delete(current_runtime(), backend_id, bucket)
     deleted = [{"key": k, **({"version_id": v} if v else {})} for k, v in result.deleted]
     errors = [
         {

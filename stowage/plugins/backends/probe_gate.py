@@ -1,4 +1,4 @@
-"""Limits on on-demand backend probes (``GET /api/backends/<id>/health``, issue 11 item 14).
+"""Limits on on-demand backend probes (``GET /api/backends/<id>/health``).
 
 Any signed-in user can ask for a probe, and a probe is an outbound connection Stowage makes. So a
 backend probed less than ``MIN_INTERVAL`` seconds ago answers its recorded result without a new
@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import HealthProbe, RegisteredBackend
-from stowage.core.errors import RateLimited
-from stowage.core.ratelimit import SlidingWindowLimiter
+from stowage.core.contracts.backends import HealthProbe, RegisteredBackend
+from stowage.core.kernel.errors import RateLimited
+from stowage.core.security.ratelimit import SlidingWindowLimiter
 from stowage.plugins.backends.health import PROBE_TIMEOUT, probe_entry
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["MIN_INTERVAL", "PER_SESSION_PER_MINUTE", "ProbeGate", "probe_gate"]
 

@@ -1,6 +1,6 @@
-"""The seam where quotas (QUOTA-3) plug into the storage API; inert until a quota service exists.
+"""The seam where quotas plug into the storage API; inert until a quota service exists.
 
-The quotas plugin installs a ``stowage.core.quotas.QuotaService``: uploads and copies ask
+The quotas plugin installs a ``stowage.core.contracts.quotas.QuotaService``: uploads and copies ask
 ``check`` first (507 ``quota_exceeded``) and ``record`` their bytes after; deletes ``refresh``
 the bucket so the next check sees the lowered usage without waiting for a scheduled scan.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stowage.core.quotas import quota_service
+from stowage.core.contracts.quotas import quota_service
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["quota_after_delete", "quota_precheck", "quota_record"]
 

@@ -1,4 +1,4 @@
-"""Read routes for backends any signed-in user may call (API-15, API-16, API-17)."""
+"""Read routes for backends any signed-in user may call."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from typing import Any
 
 from quart import Blueprint
 
-from stowage.core.authz import current_identity, requires
-from stowage.core.backends import RegisteredBackend, backend_registry
-from stowage.core.errors import NotFound
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime
+from stowage.core.contracts.backends import RegisteredBackend, backend_registry
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import NotFound
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime
 from stowage.plugins.backends.dto import public_item
 from stowage.plugins.backends.probe_gate import probe_gate
 
@@ -19,8 +19,8 @@ __all__ = ["read_backends"]
 read_backends = Blueprint("backends_read", __name__)
 
 
-def _entry(bid: str) -> RegisteredBackend:
-    entry = backend_registry(current_runtime()).get(bid)
+def _entry(backend_id: str) -> RegisteredBackend:
+    entry = backend_registry(current_runtime()).get(backend_id)
     if entry is None:
         raise NotFound("backend not found")
     return entry
@@ -33,15 +33,15 @@ async def list_backends() -> dict[str, Any]:
     return {"backends": [public_item(entry) for entry in sorted(entries, key=lambda e: e.spec.id)]}
 
 
-@read_backends.get("/api/backends/<bid>")
+@read_backends.get("/api/backends/<backend_id>")
 @requires("any")
-async def get_backend(bid: str) -> dict[str, Any]:
-    return public_item(_entry(bid))
+async def get_backend(backend_id: str) -> dict[str, Any]:
+    return public_item(_entry(backend_id))
 
 
-@read_backends.get("/api/backends/<bid>/health")
+@read_backends.get("/api/backends/<backend_id>/health")
 @requires("any")
-async def backend_health(bid: str) -> dict[str, Any]:
+async def backend_health(backend_id: str) -> dict[str, Any]:
     me = current_identity()
-    probe = await probe_gate(current_runtime()).probe(_entry(bid), f"{me.user_id}/{me.session_id}")
+    probe = await probe_gate(current_runtime()).probe(_entry(backend_id), f"{me.user_id}/{me.session_id}")
     return {"healthy": probe.healthy, "last_probe_at": to_rfc3339(probe.at), "last_error": probe.error}

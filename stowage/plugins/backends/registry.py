@@ -1,7 +1,7 @@
-"""The in-memory backend registry: settings-file entries first, then database rows (BE-1, SEC-5).
+"""The in-memory backend registry: settings-file entries first, then database rows.
 
 Drivers come from the ``stowage_storage_driver`` hook. Settings-file entries read their keys from
-the environment variables they name (CFG-6) and win over database rows with the same id. Database
+the environment variables they name and win over database rows with the same id. Database
 rows carry a sealed secret that is opened with the root key only to build the driver.
 """
 
@@ -14,15 +14,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import RegisteredBackend
-from stowage.core.config import BackendEntry
-from stowage.core.driver import BackendSpec, StorageDriver
-from stowage.core.endpoints import EndpointRecord, endpoint_repository
-from stowage.core.errors import ConfigError, NotFound, SecretKeyError
+from stowage.core.contracts.backends import RegisteredBackend
+from stowage.core.contracts.driver import BackendSpec, StorageDriver
+from stowage.core.contracts.endpoints import EndpointRecord, endpoint_repository
+from stowage.core.kernel.config import BackendEntry
+from stowage.core.kernel.errors import ConfigError, NotFound, SecretKeyError
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
-    from stowage.core.secretbox import SecretBox
+    from stowage.core.kernel.runtime import Runtime
+    from stowage.core.security.secretbox import SecretBox
 
 __all__ = ["SEALED_WITHOUT_KEY", "Registry", "spec_from_record", "spec_from_settings"]
 
@@ -142,7 +142,7 @@ class Registry:
         """Register enabled database rows not shadowed by the settings file.
 
         Refuses to start (``SecretKeyError``) when any row holds a sealed secret but no root key
-        is configured (SEC-5), or when an enabled row's secret does not unseal (BE-1).
+        is configured, or when an enabled row's secret does not unseal.
         """
         records = await endpoint_repository(self._runtime).list()
         box = self._runtime.secret_box

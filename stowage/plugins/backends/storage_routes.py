@@ -1,6 +1,6 @@
 """The storage API's blueprints (buckets, objects, uploads, multipart, copy), mounted together.
 
-Each module owns a slice of ``/api/backends/<bid>/buckets…`` and renders driver errors through
+Each module owns a slice of ``/api/backends/<backend_id>/buckets…`` and renders driver errors through
 ``errors.api_error``; ``quota_gate`` is where quotas hook in, ``transfer`` streams cross-backend
 copies, ``validation`` and ``formdata`` check what clients send.
 """

@@ -1,4 +1,4 @@
-"""Copy an object between two backends through Stowage, streamed (OBJ-9 cross-backend).
+"""Copy an object between two backends through Stowage, streamed.
 
 The source GET's chunks feed the destination PUT directly, so memory stays at a few read
 buffers whatever the size. Objects above the single-PUT limit (5 GiB) go up as a multipart
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 
-from stowage.core.driver import ObjectInfo, StorageDriver
+from stowage.core.contracts.driver import ObjectInfo, StorageDriver
 
 __all__ = ["SINGLE_PUT_LIMIT", "TRANSFER_PART_SIZE", "transfer_object"]
 

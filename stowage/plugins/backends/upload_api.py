@@ -1,4 +1,4 @@
-"""The small dashboard upload (API-34, OBJ-4): a multipart form of at most 5 MiB (+64 KiB)."""
+"""The small dashboard upload: a multipart form of at most 5 MiB (+64 KiB)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.authz import requires
-from stowage.core.driver import ObjectNotFound, StorageDriver
-from stowage.core.errors import ApiError, BadRequest
-from stowage.core.s3names import check_bucket, check_key
-from stowage.core.web import current_runtime
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
+from stowage.core.contracts.driver import ObjectNotFound, StorageDriver
+from stowage.core.formats.s3names import check_bucket, check_key
+from stowage.core.kernel.errors import ApiError, BadRequest
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.formdata import read_upload_form
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
+from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation, object_json
 
 __all__ = ["FORM_OVERHEAD", "UPLOAD_LIMIT", "blueprint", "refuse_existing"]
 
@@ -46,9 +46,9 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 
 @blueprint.post(f"{PREFIX}/<bucket>/object")
 @requires("writer")
-async def upload(bid: str, bucket: str) -> tuple[Response, int]:
+async def upload(backend_id: str, bucket: str) -> tuple[Response, int]:
     check_bucket(bucket)
-    driver = driver_for(bid)
+    driver = driver_for(backend_id)
     form = await read_upload_form(UPLOAD_LIMIT + FORM_OVERHEAD, UPLOAD_LIMIT)
     data = bytes(form.file or b"")
     key = check_key(form.fields.get("key") or form.filename)
@@ -57,12 +57,12 @@ async def upload(bid: str, bucket: str) -> tuple[Response, int]:
     if len(content_type) > 255 or not all(" " <= c <= "~" for c in content_type):
         raise BadRequest("content_type must be at most 255 printable ASCII characters")
     if_none_match = request.headers.get("If-None-Match", "").strip() == "*"
-    async with mutation("object.upload", backend=bid, bucket=bucket, key=key) as detail:
+    async with mutation("object.upload", backend=backend_id, bucket=bucket, key=key) as detail:
         detail.update(size=len(data), content_type=content_type)
         await refuse_existing(driver, bucket, key)
-        await quota_precheck(current_runtime(), bid, bucket, len(data))
+        await quota_precheck(current_runtime(), backend_id, bucket, len(data))
         await driver.put_object(
             bucket, key, _once(data), size=len(data), content_type=content_type, if_none_match=if_none_match
         )
-    await quota_record(current_runtime(), bid, bucket, len(data), 1)
+    await quota_record(current_runtime(), backend_id, bucket, len(data), 1)
     return jsonify(object_json(await driver.head_object(bucket, key))), 201

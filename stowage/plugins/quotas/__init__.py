@@ -1,10 +1,10 @@
-"""Built-in ``quotas``: per-bucket soft/hard byte caps and usage tracking (SPEC §2.7, QUOTA-1…9).
+"""Built-in ``quotas``: per-bucket soft/hard byte caps and usage tracking.
 
 How the parts combine: ``tracker.QuotaTracker`` is the service installed as
-``runtime.services["quotas"]`` (the ``stowage.core.quotas.QuotaService`` contract) that the
+``runtime.services["quotas"]`` (the ``stowage.core.contracts.quotas.QuotaService`` contract) that the
 dashboard's upload/copy seams and the S3 proxy's write guard call; its limits come from the
 ``stowage_quota_limits`` hook, whose store-backed default below is ``trylast``; ``api`` serves
-API-25. Usage is scanned at start-up and every ``quotas.scan_interval``.
+the per-bucket quota routes. Usage is scanned at start-up and every ``quotas.scan_interval``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from stowage.plugins.quotas.api import blueprint
 from stowage.plugins.quotas.tracker import QuotaTracker
 
 if TYPE_CHECKING:
-    from stowage.core.quotas import QuotaLimits
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.quotas import QuotaLimits
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["stowage_blueprints", "stowage_quota_limits", "stowage_shutdown", "stowage_startup"]
 

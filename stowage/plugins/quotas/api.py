@@ -1,4 +1,4 @@
-"""API-25: ``GET/PUT/DELETE …/buckets/<bucket>/quota`` and ``POST …/quota/recompute`` (QUOTA-5…8)."""
+"""``GET/PUT/DELETE …/buckets/<bucket>/quota`` and ``POST …/quota/recompute``."""
 
 from __future__ import annotations
 
@@ -7,37 +7,37 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.errors import BackendFailure, BadRequest, NotFound
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import BackendFailure, BadRequest, NotFound
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
     from stowage.plugins.quotas.tracker import QuotaTracker
 
 __all__ = ["QUOTA_BODY_LIMIT", "blueprint", "quota_json"]
 
 QUOTA_BODY_LIMIT = 1024
-PATH = "/api/backends/<bid>/buckets/<bucket>/quota"
+PATH = "/api/backends/<backend_id>/buckets/<bucket>/quota"
 
 blueprint = Blueprint("quotas", __name__)
 
 
-def _tracker(runtime: Runtime, bid: str) -> QuotaTracker:
+def _tracker(runtime: Runtime, backend_id: str) -> QuotaTracker:
     registry = runtime.services.get("backends")
-    if registry is None or registry.get(bid) is None:
+    if registry is None or registry.get(backend_id) is None:
         raise NotFound("backend not found")
     tracker: QuotaTracker = runtime.service("quotas")
     return tracker
 
 
-async def quota_json(runtime: Runtime, tracker: QuotaTracker, bid: str, bucket: str) -> dict[str, Any]:
-    """The QUOTA-5 shape (the original code's field names), empty optional fields left out."""
-    limits = await tracker.limits(bid, bucket)
-    row = await runtime.store.quotas.get(bid, bucket)  # type: ignore[attr-defined]
-    usage = tracker.usage(bid, bucket)
+async def quota_json(runtime: Runtime, tracker: QuotaTracker, backend_id: str, bucket: str) -> dict[str, Any]:
+    """The quota's API shape (the original code's field names), empty optional fields left out."""
+    limits = await tracker.limits(backend_id, bucket)
+    row = await runtime.store.quotas.get(backend_id, bucket)  # type: ignore[attr-defined]
+    usage = tracker.usage(backend_id, bucket)
     out: dict[str, Any] = {"configured": limits is not None, "has_usage": usage is not None}
     if limits is not None:
         out.update(soft_bytes=limits.soft_bytes, hard_bytes=limits.hard_bytes)
@@ -69,16 +69,16 @@ def _size(body: dict[str, Any], name: str) -> int:
 
 @blueprint.get(PATH)
 @requires("admin")
-async def get_quota(bid: str, bucket: str) -> Response:
+async def get_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
-    return jsonify(await quota_json(runtime, _tracker(runtime, bid), bid, bucket))
+    return jsonify(await quota_json(runtime, _tracker(runtime, backend_id), backend_id, bucket))
 
 
 @blueprint.put(PATH)
 @requires("admin")
-async def put_quota(bid: str, bucket: str) -> Response:
+async def put_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
-    tracker = _tracker(runtime, bid)
+    tracker = _tracker(runtime, backend_id)
     body = await read_json(QUOTA_BODY_LIMIT)
     soft, hard = _size(body, "soft_bytes"), _size(body, "hard_bytes")
     if soft == 0 and hard == 0:
@@ -86,7 +86,7 @@ async def put_quota(bid: str, bucket: str) -> Response:
     if soft > 0 and hard > 0 and soft > hard:
         raise _invalid("soft_bytes must not exceed hard_bytes")
     await runtime.store.quotas.upsert(  # type: ignore[attr-defined]
-        bid,
+        backend_id,
         bucket,
         soft_bytes=soft,
         hard_bytes=hard,
@@ -94,28 +94,30 @@ async def put_quota(bid: str, bucket: str) -> Response:
         updated_by=current_identity().user_id,
     )
     await tracker.reload_limits()
-    audit_request("quota.set", backend=bid, bucket=bucket, detail={"soft_bytes": soft, "hard_bytes": hard})
-    return jsonify(await quota_json(runtime, tracker, bid, bucket))
+    audit_request(
+        "quota.set", backend=backend_id, bucket=bucket, detail={"soft_bytes": soft, "hard_bytes": hard}
+    )
+    return jsonify(await quota_json(runtime, tracker, backend_id, bucket))
 
 
 @blueprint.delete(PATH)
 @requires("admin")
-async def delete_quota(bid: str, bucket: str) -> Response:
+async def delete_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
-    tracker = _tracker(runtime, bid)
-    await runtime.store.quotas.delete(bid, bucket)  # type: ignore[attr-defined]
+    tracker = _tracker(runtime, backend_id)
+    await runtime.store.quotas.delete(backend_id, bucket)  # type: ignore[attr-defined]
     await tracker.reload_limits()
-    audit_request("quota.delete", backend=bid, bucket=bucket)
+    audit_request("quota.delete", backend=backend_id, bucket=bucket)
     return Response("", status=204)
 
 
 @blueprint.post(PATH + "/recompute")
 @requires("admin")
-async def recompute_quota(bid: str, bucket: str) -> Response:
+async def recompute_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
-    tracker = _tracker(runtime, bid)
+    tracker = _tracker(runtime, backend_id)
     try:
-        await tracker.recompute(bid, bucket)
+        await tracker.recompute(backend_id, bucket)
     except Exception as exc:
         raise BackendFailure("scan failed", detail=type(exc).__name__) from None
-    return jsonify(await quota_json(runtime, tracker, bid, bucket))
+    return jsonify(await quota_json(runtime, tracker, backend_id, bucket))

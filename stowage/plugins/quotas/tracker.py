@@ -1,6 +1,6 @@
 """``QuotaTracker``: the quota service — limits, in-memory usage, scans and soft-cap audit rows.
 
-Usage per bucket lives in memory (QUOTA-2): filled by full recursive listings (pages of 1000)
+Usage per bucket lives in memory: filled by full recursive listings (pages of 1000)
 at start-up and every ``quotas.scan_interval``, bumped by uploads and lowered by deletes through
 ``record``. A bucket never scanned since start-up is scanned synchronously on its first
 ``check`` (10 s); when that scan fails the write is allowed (fail-open) with a warning.
@@ -17,12 +17,12 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.audit import AuditEvent, recorder
-from stowage.core.backends import backend_registry
-from stowage.core.quotas import QuotaExceededError, QuotaLimits, Usage
+from stowage.core.contracts.audit import AuditEvent, recorder
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.quotas import QuotaExceededError, QuotaLimits, Usage
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["SCAN_PAGE", "SYNC_SCAN_TIMEOUT", "QuotaTracker", "as_limits"]
 
@@ -43,7 +43,7 @@ def as_limits(value: Any) -> QuotaLimits | None:
 
 
 class QuotaTracker:
-    """Implements ``stowage.core.quotas.QuotaService`` for one Runtime."""
+    """Implements ``stowage.core.contracts.quotas.QuotaService`` for one Runtime."""
 
     def __init__(self, runtime: Runtime, *, sync_timeout: float = SYNC_SCAN_TIMEOUT) -> None:
         self._runtime = runtime

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.config import parse_listen
-from stowage.core.metrics import ScrapeGauge
-from stowage.core.server import Listener
+from stowage.core.kernel.config import parse_listen
+from stowage.core.kernel.metrics import ScrapeGauge
+from stowage.core.kernel.server import Listener
 from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy.app import ProxyApp
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, stowage_credential_lookup
@@ -24,7 +24,7 @@ from stowage.plugins.s3proxy.quickstart import quickstart_credential
 from stowage.plugins.s3proxy.sigv4 import SigningKeyCache
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["stowage_blueprints", "stowage_credential_lookup", "stowage_shutdown", "stowage_startup"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.backends import backend_registry
-from stowage.core.ratelimit import TokenBucketLimiter
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.security.ratelimit import TokenBucketLimiter
 from stowage.plugins.s3proxy.classify import check_anonymous, query_keys
 from stowage.plugins.s3proxy.s3errors import (
     AccessDenied,

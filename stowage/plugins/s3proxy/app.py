@@ -16,11 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.audit import AuditEvent, drops_without_looking, recorder
-from stowage.core.backends import backend_registry
-from stowage.core.credentials import READ_METHODS
-from stowage.core.ids import new_request_id
-from stowage.core.ratelimit import TokenBucketLimiter
+from stowage.core.contracts.audit import AuditEvent, drops_without_looking, recorder
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.credentials import READ_METHODS
+from stowage.core.formats.ids import new_request_id
+from stowage.core.security.ratelimit import TokenBucketLimiter
 from stowage.plugins.s3proxy.classify import (
     Classified,
     check_addressing,
@@ -45,8 +45,8 @@ from stowage.plugins.s3proxy.sigv4 import ParsedAuth, SigningKeyCache, parse_req
 from stowage.plugins.s3proxy.synthesized import answer_synthesized, synthesized_operation
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import CredentialCache, VirtualCredential
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.credentials import CredentialCache, VirtualCredential
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["ProxyApp", "ProxyRequest"]
 
@@ -398,7 +398,7 @@ class ProxyApp:
             return
         audit = recorder(self.runtime)
         outcome = "ok" if status < 400 else ("denied" if status < 500 else "error")
-        if drops_without_looking(audit, origin="proxy", method=req.method, status=outcome):
+        if drops_without_looking(audit, origin="proxy", method=req.method, outcome=outcome):
             return  # sampled out for certain: don't build the event
         detail: dict[str, Any] = {"auth_mode": req.auth_mode, "result": req.result}
         if req.access_key:
@@ -410,7 +410,7 @@ class ProxyApp:
         audit.record(
             AuditEvent(
                 action="s3.proxy." + operation.lower(),
-                status=outcome,
+                outcome=outcome,
                 backend=req.backend_id,
                 bucket=req.bucket,
                 key=req.key,

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes
 
-from stowage.core.s3names import is_bucket_name
+from stowage.core.formats.s3names import is_bucket_name
 
 from .s3errors import AccessDenied, InvalidBucketName, InvalidRequest, MissingAuthenticationToken
 

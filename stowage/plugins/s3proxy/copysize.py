@@ -15,7 +15,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from stowage.core.s3names import parse_range
+from stowage.core.formats.s3names import parse_range
 
 from .classify import parse_copy_source
 from .s3errors import InternalError

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.errors import BadRequest
+from stowage.core.kernel.errors import BadRequest
 
 if TYPE_CHECKING:
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send

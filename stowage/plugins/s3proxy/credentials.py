@@ -9,7 +9,7 @@ re-checked on each ``get()`` against ``runtime.clock``.
 A credential acts with its owner's rights (D9): each rebuild reads the owners' accounts too, so a
 credential of a disabled owner is left out (``InvalidAccessKeyId``) and one of a ``readonly``
 owner is cached ``read_only``. User changes rebuild the cache before their response
-(``stowage.core.credentials.owner_rights_changed``), so no request pays a database query for it.
+(``stowage.core.contracts.credentials.owner_rights_changed``), so no request pays a database query for it.
 An owner id with no local account (an identity from another source) leaves the credential as is.
 """
 
@@ -21,14 +21,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from stowage.core.accounts import User, UserFilter, users
-from stowage.core.credentials import VirtualCredential
-from stowage.core.errors import SecretKeyError
+from stowage.core.contracts.accounts import User, UserFilter, users
+from stowage.core.contracts.credentials import VirtualCredential
+from stowage.core.kernel.errors import SecretKeyError
 from stowage.hooks import hookimpl
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import StoredCredential
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.credentials import StoredCredential
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = [
     "RELOAD_INTERVAL",

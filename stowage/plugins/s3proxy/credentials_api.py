@@ -16,18 +16,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from quart import Blueprint, Response, has_request_context, jsonify, request
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.config import parse_listen
-from stowage.core.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
-from stowage.core.s3names import is_bucket_name
-from stowage.core.timefmt import parse_rfc3339, to_rfc3339
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.formats.s3names import is_bucket_name
+from stowage.core.formats.timefmt import parse_rfc3339, to_rfc3339
+from stowage.core.kernel.config import parse_listen
+from stowage.core.kernel.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.s3proxy.credentials import credential_repository
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import StoredCredential
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.credentials import StoredCredential
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["VC_BODY_LIMIT", "credential_blueprints", "credential_dto", "new_access_key", "new_secret_key"]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
-from stowage.core.netpolicy import GuardedResolver, NetworkPolicy
+from stowage.core.security.netpolicy import GuardedResolver, NetworkPolicy
 from stowage.plugins.s3proxy.amzheaders import api_name, check_amz_headers
 from stowage.plugins.s3proxy.checksums import header_checksum
 from stowage.plugins.s3proxy.chunked import (
@@ -41,8 +41,8 @@ from stowage.plugins.s3proxy.s3errors import (
 from stowage.plugins.s3proxy.sigv4 import UNSIGNED_PAYLOAD
 
 if TYPE_CHECKING:
-    from stowage.core.backends import RegisteredBackend
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.backends import RegisteredBackend
+    from stowage.core.kernel.runtime import Runtime
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest
     from stowage.plugins.s3proxy.metrics import ProxyMetrics
     from stowage.plugins.s3proxy.sigv4 import VerifiedAuth

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.quotas import QuotaExceededError
+from stowage.core.contracts.quotas import QuotaExceededError
 from stowage.plugins.s3proxy.anonymous import anonymous_handler
 from stowage.plugins.s3proxy.cors import cors_response_headers, preflight_handler
 from stowage.plugins.s3proxy.policy_api import policy_api_blueprints
@@ -26,7 +26,7 @@ from stowage.plugins.s3proxy.s3errors import QuotaExceeded
 from stowage.plugins.s3proxy.views import views_blueprint
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest
 
 __all__ = ["install_policies", "policy_blueprints"]

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.errors import BadRequest, NotFound
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import BadRequest, NotFound
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.s3proxy.cors import validate_rules
 from stowage.plugins.s3proxy.policycache import policy_cache
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import StoredBinding
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.credentials import StoredBinding
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["ANON_BODY_LIMIT", "CORS_BODY_LIMIT", "binding_dto", "policy_api_blueprints"]
 

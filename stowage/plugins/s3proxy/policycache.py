@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from stowage.plugins.s3proxy.cors import CorsRule
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import StoredBinding
-    from stowage.core.runtime import Runtime
+    from stowage.core.contracts.credentials import StoredBinding
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["RELOAD_INTERVAL", "PolicyCache", "policy_cache"]
 

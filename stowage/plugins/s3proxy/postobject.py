@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from werkzeug.http import parse_options_header
 from yarl import URL
 
-from stowage.core.backends import backend_registry
-from stowage.core.quotas import QuotaExceededError, quota_service
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.quotas import QuotaExceededError, quota_service
 from stowage.plugins.s3proxy.amzheaders import check_amz_headers
 from stowage.plugins.s3proxy.classify import key_addressing_problem
 from stowage.plugins.s3proxy.outbound import filter_response_headers
@@ -46,7 +46,7 @@ from stowage.plugins.s3proxy.sigv2 import SigV2Disabled, verify_post_policy_v2
 from stowage.plugins.s3proxy.sigv4 import parse_post_policy_auth, verify_post_policy
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import VirtualCredential
+    from stowage.core.contracts.credentials import VirtualCredential
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send
 
 __all__ = ["FORWARDED_FIELDS", "post_object_handler"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from stowage.core.timefmt import parse_rfc3339
+from stowage.core.formats.timefmt import parse_rfc3339
 from stowage.plugins.s3proxy.s3errors import AccessDenied, MalformedPOSTRequest
 
 __all__ = ["DEFAULT_MAX_SIZE", "IGNORED_FIELDS", "POLICY_LIMIT", "PostPolicy", "parse_policy"]

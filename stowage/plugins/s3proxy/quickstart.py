@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from stowage.core.backends import backend_registry
-from stowage.core.driver import DriverError
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.driver import DriverError
 from stowage.plugins.s3proxy.credentials import credential_repository
 from stowage.plugins.s3proxy.credentials_api import new_access_key, new_secret_key
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["QUICKSTART_BUCKET", "quickstart_credential"]
 

@@ -28,7 +28,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
-from stowage.core.backends import backend_registry
+from stowage.core.contracts.backends import backend_registry
 from stowage.plugins.s3proxy.classify import KNOWN_SUBRESOURCES, TENANT_SUBRESOURCES
 from stowage.plugins.s3proxy.policycache import policy_cache
 from stowage.plugins.s3proxy.s3errors import (
@@ -44,7 +44,7 @@ from stowage.plugins.s3proxy.s3errors import (
 )
 
 if TYPE_CHECKING:
-    from stowage.core.credentials import VirtualCredential
+    from stowage.core.contracts.credentials import VirtualCredential
     from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send
     from stowage.plugins.s3proxy.cors import CorsRule
 

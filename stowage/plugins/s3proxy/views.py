@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
 
-from stowage.core.authz import requires
-from stowage.core.web import current_runtime
+from stowage.core.web.authz import requires
+from stowage.core.web.request_context import current_runtime
 from stowage.plugins.s3proxy.credentials import credential_repository
 from stowage.plugins.s3proxy.credentials_api import credential_dto
 from stowage.plugins.s3proxy.policy_api import binding_dto
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["merged_anonymous", "merged_credentials", "views_blueprint"]
 

@@ -1,4 +1,4 @@
-"""Built-in ``s3v4``: the storage driver for any S3-compatible upstream over SigV4 (BE-2, BE-3).
+"""Built-in ``s3v4``: the storage driver for any S3-compatible upstream over SigV4.
 
 Parts: ``driver`` (``S3V4Driver``, the ``StorageDriver`` implementation), ``client`` (the pooled
 aiobotocore client and streamed GET bodies), ``upload`` (streamed PUTs signed with
@@ -8,7 +8,7 @@ It answers ``stowage_storage_driver`` for backends of type ``s3v4`` (or no type 
 
 from __future__ import annotations
 
-from stowage.core.driver import BackendSpec
+from stowage.core.contracts.driver import BackendSpec
 from stowage.hooks import hookimpl
 from stowage.plugins.s3v4.driver import S3V4Driver
 

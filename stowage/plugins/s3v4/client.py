@@ -1,4 +1,4 @@
-"""The pooled aiobotocore client for one backend, and the streamed object body it returns (BE-2).
+"""The pooled aiobotocore client for one backend, and the streamed object body it returns.
 
 The client is hermetic: it never reads ``~/.aws`` or ``AWS_PROFILE`` (keys come only from the
 backend entry), so an operator's shell cannot change what Stowage talks to. Checksums are
@@ -19,8 +19,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.configprovider import ConstantProvider
 
-from stowage.core.driver import BackendSpec, DriverError, ObjectInfo
-from stowage.core.netpolicy import GuardedResolver, NetworkPolicy
+from stowage.core.contracts.driver import BackendSpec, DriverError, ObjectInfo
+from stowage.core.security.netpolicy import GuardedResolver, NetworkPolicy
 from stowage.plugins.s3v4.errors import upstream_errors
 
 __all__ = [
@@ -40,7 +40,7 @@ READ_CHUNK = 256 * 1024
 
 
 def client_config(spec: BackendSpec) -> AioConfig:
-    """Timeouts and pool per BE-2: connect 5 s, read 30 s, idle 90 s, one retry, 64 connections."""
+    """Timeouts and pool: connect 5 s, read 30 s, idle 90 s, one retry, 64 connections."""
     return AioConfig(
         connect_timeout=5,
         read_timeout=30,

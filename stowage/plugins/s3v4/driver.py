@@ -1,8 +1,8 @@
-"""``S3V4Driver``: the ``StorageDriver`` for generic S3 over SigV4 (BE-2, BE-3).
+"""``S3V4Driver``: the ``StorageDriver`` for generic S3 over SigV4.
 
 Everything except streamed PUTs goes through one pooled aiobotocore client per backend, created
 lazily inside the running loop; PutObject/UploadPart bodies go through ``StreamingUploader``
-(see ``upload.py`` for why). Upstream failures leave as ``stowage.core.driver`` errors.
+(see ``upload.py`` for why). Upstream failures leave as ``stowage.core.contracts.driver`` errors.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from stowage.core.driver import (
+from stowage.core.contracts.driver import (
     BackendSpec,
     BucketInfo,
     Capabilities,
@@ -31,7 +31,7 @@ from stowage.plugins.s3v4.upload import StreamingUploader
 
 __all__ = ["S3V4_CAPABILITIES", "S3V4Driver"]
 
-S3V4_CAPABILITIES = Capabilities()  # BE-3: every feature on, 10000 parts of up to 5 GiB
+S3V4_CAPABILITIES = Capabilities()  # every feature on, 10000 parts of up to 5 GiB
 _DELETE_BATCH = 1000  # DeleteObjects accepts at most 1000 keys
 
 

@@ -1,4 +1,4 @@
-"""Turn upstream failures (botocore, aiohttp, timeouts) into the driver's typed errors (BE-2).
+"""Turn upstream failures (botocore, aiohttp, timeouts) into the driver's typed errors.
 
 One table decides the class from the S3 error code, then the HTTP status: the dashboard maps the
 result to 404 ``not_found`` / 412 / 416 / 501 / 502 ``backend_error`` in one place of its own.
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stowage.core.driver import (
+from stowage.core.contracts.driver import (
     BucketNotFound,
     DriverError,
     InvalidRange,
@@ -22,7 +22,7 @@ from stowage.core.driver import (
     ObjectNotFound,
     PreconditionFailed,
 )
-from stowage.core.netpolicy import SETTING
+from stowage.core.security.netpolicy import SETTING
 
 __all__ = ["from_code", "parse_error_xml", "translate", "upstream_errors"]
 

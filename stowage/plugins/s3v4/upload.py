@@ -22,7 +22,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from stowage.core.driver import BackendSpec, DriverError
+from stowage.core.contracts.driver import BackendSpec, DriverError
 from stowage.plugins.s3v4.client import guarded_resolver, refuse_denied_endpoint
 from stowage.plugins.s3v4.errors import from_code, parse_error_xml, upstream_errors
 

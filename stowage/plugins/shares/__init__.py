@@ -2,11 +2,11 @@
 
 How the parts combine:
 
-* ``rules`` — pure rules: object-key validation (OBJ-16), download file names, active content
-  types, preview kinds, the single ``Range`` form (OBJ-2).
+* ``rules`` — pure rules: object-key validation, download file names, active content
+  types, preview kinds, the single ``Range`` form.
 * ``api`` (``/api/shares``) — owners create, list and revoke shares (SHARE-1…4); the record and
-  its store contract are ``stowage.core.shares``, the table ``stowage.plugins.sqlite.shares``.
-* ``gate`` — what every public ``/s/<code>`` request passes: the per-IP limiter (RL-3), code
+  its store contract are ``stowage.core.contracts.shares``, the table ``stowage.plugins.sqlite.shares``.
+* ``gate`` — what every public ``/s/<code>`` request passes: the per-IP limiter, code
   resolution through the ``stowage_share_resolve`` hook (the store lookup below is its ``trylast``
   default), the SHARE-5 checks in order, and the audit of each outcome (SHARE-10).
 * ``unlock`` — the HMAC unlock cookie bound to one code (SHARE-7).
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.shares import Share, share_store
+from stowage.core.contracts.shares import Share, share_store
 from stowage.hooks import hookimpl
 from stowage.plugins.shares.api import share_api
 from stowage.plugins.shares.page import share_page
@@ -28,7 +28,7 @@ from stowage.plugins.shares.public import public_shares
 from stowage.plugins.shares.unlock import unlock_key
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["stowage_blueprints", "stowage_share_resolve", "stowage_startup"]
 

@@ -1,4 +1,4 @@
-"""The owner's share API: create, list and revoke (API-41, SHARE-1…SHARE-4)."""
+"""The owner's share API: create, list and revoke."""
 
 from __future__ import annotations
 
@@ -10,22 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.audit import audit_request
-from stowage.core.authz import current_identity, requires
-from stowage.core.driver import DriverError
-from stowage.core.errors import BadRequest, Forbidden, InternalError, NotFound
-from stowage.core.ids import new_ulid
-from stowage.core.passwords import hash_password
-from stowage.core.shares import Share, ShareCodeTaken, share_store
-from stowage.core.timefmt import parse_rfc3339
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.driver import DriverError
+from stowage.core.contracts.shares import Share, ShareCodeTaken, share_store
+from stowage.core.formats.ids import new_ulid
+from stowage.core.formats.timefmt import parse_rfc3339
+from stowage.core.kernel.errors import BadRequest, Forbidden, InternalError, NotFound
+from stowage.core.security.passwords import hash_password
+from stowage.core.web.authz import current_identity, requires
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.shares.dto import share_json
 from stowage.plugins.shares.gate import now_utc
 from stowage.plugins.shares.objects import driver_for
 from stowage.plugins.shares.rules import key_problem
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["CODE_ATTEMPTS", "MAX_DOWNLOADS", "ShareInput", "new_code", "parse_create", "share_api"]
 
@@ -58,7 +58,7 @@ def _invalid(what: str) -> BadRequest:
 
 
 def _either(body: dict[str, Any], name: str, alias: str) -> Any:
-    """The code's field name wins; the documented alias is accepted (§6 decision 16)."""
+    """The code's field name wins; the alias the original documents is accepted too."""
     return body[name] if body.get(name) is not None else body.get(alias)
 
 

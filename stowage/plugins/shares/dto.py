@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from stowage.core.driver import ObjectInfo
-from stowage.core.shares import Share
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.contracts.driver import ObjectInfo
+from stowage.core.contracts.shares import Share
+from stowage.core.formats.timefmt import to_rfc3339
 from stowage.plugins.shares.rules import preview_kind, safe_filename
 
 __all__ = ["info_json", "share_json", "share_path"]

@@ -1,8 +1,8 @@
-"""The public gate every ``/s/<code>`` request passes: limit, resolve, check, audit (SHARE-5, RL-3).
+"""The public gate every ``/s/<code>`` request passes: limit, resolve, check, audit.
 
-Order (SHARE-5): unknown code ⇒ 404 ``not_found``; revoked ⇒ 410 ``revoked``; expired ⇒ 410
-``expired``; cap reached ⇒ 410 ``exhausted``; creator's account disabled ⇒ 410 ``suspended`` (D9:
-a link never outlives its creator's rights; re-enabling the account restores it); password set
+Order: unknown code ⇒ 404 ``not_found``; revoked ⇒ 410 ``revoked``; expired ⇒ 410
+``expired``; cap reached ⇒ 410 ``exhausted``; creator's account disabled ⇒ 410 ``suspended`` (a
+link never outlives its creator's rights; re-enabling the account restores it); password set
 and no valid unlock cookie ⇒ 401 ``password_required``. Every outcome is audited with
 ``detail.result`` (SHARE-10); the error code *is* the result name, so one table serves both.
 """
@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from quart import g
 
-from stowage.core.accounts import users
-from stowage.core.audit import audit_request
-from stowage.core.errors import ApiError, NotFound, RateLimited, Unauthorized
-from stowage.core.ratelimit import SlidingWindowLimiter
-from stowage.core.shares import STORE_SOURCE, Share
-from stowage.core.web import client_ip, current_runtime
+from stowage.core.contracts.accounts import users
+from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.shares import STORE_SOURCE, Share
+from stowage.core.kernel.errors import ApiError, NotFound, RateLimited, Unauthorized
+from stowage.core.security.ratelimit import SlidingWindowLimiter
+from stowage.core.web.request_context import client_ip, current_runtime
 from stowage.plugins.shares.rules import valid_code
 from stowage.plugins.shares.unlock import is_unlocked
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = [
     "GONE_MESSAGE",
@@ -133,7 +133,7 @@ def audit_access(action: str, code: str, result: str, **extra: str) -> None:
     detail = {"share_id": share.id if share else "", "code": code, "result": result, **extra}
     audit_request(
         action,
-        status="ok" if result == "ok" else "denied",
+        outcome="ok" if result == "ok" else "denied",
         backend=share.backend_id if share else "",
         bucket=share.bucket if share else "",
         key=share.key if share else "",

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from quart import Response
 
-from stowage.core.backends import backend_registry
-from stowage.core.driver import (
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.driver import (
     BucketNotFound,
     DriverError,
     InvalidRange,
@@ -22,13 +22,13 @@ from stowage.core.driver import (
     ObjectNotFound,
     StorageDriver,
 )
-from stowage.core.errors import ApiError, BackendFailure, NotFound
-from stowage.core.objectserving import OBJECT_CSP, object_headers
-from stowage.core.shares import STORE_SOURCE, Share, share_store
+from stowage.core.contracts.shares import STORE_SOURCE, Share, share_store
+from stowage.core.kernel.errors import ApiError, BackendFailure, NotFound
+from stowage.core.web.objectserving import OBJECT_CSP, object_headers
 from stowage.plugins.shares.gate import ShareGone, now_utc
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["RAW_CSP", "TEXT_PREVIEW_BYTES", "driver_for", "head", "read_prefix", "serve_raw"]
 

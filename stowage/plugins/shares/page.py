@@ -19,10 +19,10 @@ from urllib.parse import parse_qs
 
 from quart import Blueprint, Response, g, render_template
 
-from stowage.core.errors import ApiError, Unauthorized
-from stowage.core.shares import Share
-from stowage.core.timefmt import to_rfc3339
-from stowage.core.web import current_runtime, read_body
+from stowage.core.contracts.shares import Share
+from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.errors import ApiError, Unauthorized
+from stowage.core.web.request_context import current_runtime, read_body
 from stowage.plugins.shares.gate import RESULTS, audit_access, open_share, rate_limit
 from stowage.plugins.shares.objects import TEXT_PREVIEW_BYTES, head, read_prefix
 from stowage.plugins.shares.public import password_matches

@@ -1,4 +1,4 @@
-"""The public JSON endpoints for recipients and API clients (API-42, SHARE-5…SHARE-8).
+"""The public JSON endpoints for recipients and API clients.
 
 ``GET /s/<code>/info`` (audited ``share.info``), ``POST /s/<code>/unlock`` (``share.unlock``) and
 ``GET /s/<code>/raw`` (``share.access``), each behind the per-IP share limiter.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify, request
 
-from stowage.core.errors import Unauthorized
-from stowage.core.passwords import verify_password
-from stowage.core.shares import Share
-from stowage.core.web import current_runtime, read_json
+from stowage.core.contracts.shares import Share
+from stowage.core.kernel.errors import Unauthorized
+from stowage.core.security.passwords import verify_password
+from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.shares.dto import info_json
 from stowage.plugins.shares.gate import open_share, public_endpoint
 from stowage.plugins.shares.objects import head, serve_raw

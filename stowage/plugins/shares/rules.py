@@ -1,8 +1,8 @@
 """Pure rules for shares: codes and preview kinds (SHARE-6). Which types are active (SHARE-8) is
-``stowage.core.objectserving``'s decision, re-exported here, shared with the object routes.
+``stowage.core.web.objectserving``'s decision, re-exported here, shared with the object routes.
 
-Object-key validation (OBJ-16), download file names and the single ``Range`` form (OBJ-2) are the
-objects API's own rules, re-exported from ``stowage.core.s3names`` so shares and
+Object-key validation, download file names and the single ``Range`` form are the
+objects API's own rules, re-exported from ``stowage.core.formats.s3names`` so shares and
 the object browser can never disagree. Nothing here touches the request or the store.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-from stowage.core.objectserving import is_active_type
-from stowage.core.s3names import content_disposition, key_problem, parse_range, safe_filename
+from stowage.core.formats.s3names import content_disposition, key_problem, parse_range, safe_filename
+from stowage.core.web.objectserving import is_active_type
 
 __all__ = [
     "content_disposition",

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from quart import Response, request
 
-from stowage.core.web import is_https
+from stowage.core.web.request_context import is_https
 
 if TYPE_CHECKING:
-    from stowage.core.runtime import Runtime
+    from stowage.core.kernel.runtime import Runtime
 
 __all__ = [
     "UNLOCK_SECONDS",

@@ -4,28 +4,28 @@ How the parts combine:
 
 * ``connection`` — opens aiosqlite connections with the standard pragmas (WAL, busy timeout 5 s,
   foreign keys, ``synchronous=NORMAL``) and provides ``SqliteDatabase``, the generic
-  ``stowage.core.store.Database``: one writer behind an ``asyncio.Lock`` for every write and
+  ``stowage.core.contracts.store.Database``: one writer behind an ``asyncio.Lock`` for every write and
   transaction, plus a small pool of query-only readers opened on demand.
 * ``migrations`` — the core migration list (versions 1 to 11, the original's schema) and the DDL of the
   two bookkeeping tables, ``schema_migrations`` (core) and ``plugin_migrations`` (everyone else).
-* ``runner`` — applies ``MigrationSet``s: refuses a database that is ahead, then runs each pending
+* ``migration_runner`` — applies ``MigrationSet``s: refuses a database that is ahead, then runs each pending
   step and its record row in one transaction.
 * ``backup`` — the online snapshot behind ``stowage backup PATH``.
 * ``integrity`` — the ``PRAGMA quick_check`` every open runs and ``stowage db check``.
-* ``store`` — ``SqliteStore`` ties these together behind ``stowage.core.store.Store``.
+* ``store`` — ``SqliteStore`` ties these together behind ``stowage.core.contracts.store.Store``.
 
 Per-area repositories (users, sessions, audit, shares, credentials, backends, …) belong in small
 modules of this package, each a class taking the ``Database`` (``store.db``) and speaking SQL through
 ``fetchone``/``fetchall``/``execute``/``transaction``; timestamps go in and out through
-``stowage.core.timefmt``.
+``stowage.core.formats.timefmt``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from stowage.core.cli import Command
-from stowage.core.store import MigrationSet
+from stowage.core.contracts.store import MigrationSet
+from stowage.core.kernel.command import Command
 from stowage.hooks import hookimpl
 from stowage.plugins.sqlite import integrity
 from stowage.plugins.sqlite.migrations import CORE_MIGRATIONS, CORE_SET

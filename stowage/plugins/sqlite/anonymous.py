@@ -1,13 +1,13 @@
-"""The ``s3_anonymous_bindings`` table (migration 10): buckets readable without a signature (ANON-1/2)."""
+"""The ``s3_anonymous_bindings`` table (migration 10): buckets readable without a signature."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, LiteralString
 
-from stowage.core.credentials import StoredBinding
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.credentials import StoredBinding
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from stowage.core.audit import AuditEvent, AuditFilter
-from stowage.core.store import Database, Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.audit import AuditEvent, AuditFilter
+from stowage.core.contracts.store import Database, Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
@@ -33,7 +33,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _null(value: str) -> str | None:
-    return value or None  # AUDIT-1: empty strings are stored as NULL
+    return value or None  # empty strings are stored as NULL, so filters and exports see one absent value
 
 
 def _params(event: AuditEvent) -> tuple[Any, ...]:
@@ -47,7 +47,7 @@ def _params(event: AuditEvent) -> tuple[Any, ...]:
         _null(event.request_id),
         _null(event.ip),
         _null(event.user_agent),
-        event.status or "ok",
+        event.outcome or "ok",
         event.detail_json(),
     )
 
@@ -79,7 +79,7 @@ def _event(row: Row) -> AuditEvent:
         request_id=row["request_id"] or "",
         ip=row["ip"] or "",
         user_agent=row["user_agent"] or "",
-        status=row["status"] or "ok",
+        outcome=row["status"] or "ok",
         detail=_detail(row["detail"]),
         origin="",
     )
@@ -100,7 +100,7 @@ def _where(f: AuditFilter) -> tuple[list[LiteralString], list[Any]]:
         ("user_id", f.user),
         ("backend_id", f.backend),
         ("bucket", f.bucket),
-        ("status", f.status),
+        ("status", f.outcome),
     ):
         if value:
             clauses.append(column + " = ?")
@@ -129,7 +129,7 @@ def _sql(head: LiteralString, clauses: Sequence[LiteralString], tail: LiteralStr
 
 
 class SqliteAuditRepository:
-    """``stowage.core.audit.AuditRepository`` over ``audit_events`` (core migration 4)."""
+    """``stowage.core.contracts.audit.AuditRepository`` over ``audit_events`` (core migration 4)."""
 
     def __init__(self, store: SqliteStore) -> None:
         self._store = store

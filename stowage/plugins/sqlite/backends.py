@@ -1,4 +1,4 @@
-"""The ``backends`` table behind ``stowage.core.endpoints.EndpointRepository`` (migration 7)."""
+"""The ``backends`` table behind ``stowage.core.contracts.endpoints.EndpointRepository`` (migration 7)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from stowage.core.endpoints import UPDATABLE_FIELDS, EndpointRecord
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts, utcnow
+from stowage.core.contracts.endpoints import UPDATABLE_FIELDS, EndpointRecord
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts, utcnow
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
@@ -48,7 +48,7 @@ def _record(row: Row) -> EndpointRecord:
 
 
 def _blob(value: bytes) -> bytes | None:
-    # An empty secret is stored as NULL, as the original does (SEC-4).
+    # An empty secret is stored as NULL, as the original does.
     return value or None
 
 

@@ -1,4 +1,4 @@
-"""Online backup (D5, DB-8): a consistent single-file snapshot of a live database.
+"""Online backup: a consistent single-file snapshot of a live database.
 
 SQLite's backup API copies every page in one step, i.e. inside one read transaction on a fresh
 connection of its own. In WAL mode that read transaction never blocks writers (in this process or
@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from stowage.core.store import StoreError
+from stowage.core.contracts.store import StoreError
 
 __all__ = ["backup"]
 

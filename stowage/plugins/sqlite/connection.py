@@ -1,4 +1,4 @@
-"""SQLite connections: one serialised writer and a small lazy pool of readers (DB-2, DB-3)."""
+"""SQLite connections: one serialised writer and a small lazy pool of readers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, LiteralString
 
 import aiosqlite
 
-from stowage.core.store import Params, Row, StoreError, Transaction
+from stowage.core.contracts.store import Params, Row, StoreError, Transaction
 
 __all__ = ["PRAGMAS", "READER_POOL_SIZE", "SqliteDatabase", "WriterHandle", "connect", "rollback"]
 
@@ -81,7 +81,7 @@ class WriterHandle(Transaction):
 
 
 class SqliteDatabase:
-    """``stowage.core.store.Database`` over one writer and up to ``pool_size`` readers.
+    """``stowage.core.contracts.store.Database`` over one writer and up to ``pool_size`` readers.
 
     An ``asyncio.Lock`` serialises the writer: every write and every transaction holds it, so
     statements of two tasks never interleave inside one transaction. Readers are opened on first

@@ -1,4 +1,4 @@
-"""The ``s3_bucket_cors`` table (migration 11): per-bucket CORS rules as JSON text (CORS-1)."""
+"""The ``s3_bucket_cors`` table (migration 11): per-bucket CORS rules as JSON text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.timefmt import format_ts
+from stowage.core.formats.timefmt import format_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

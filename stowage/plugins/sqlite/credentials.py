@@ -1,9 +1,9 @@
-"""The ``s3_credentials`` table (migration 9): virtual credentials as stored rows (VC-1…VC-5).
+"""The ``s3_credentials`` table (migration 9): virtual credentials as stored rows.
 
 Secrets arrive and leave sealed (``secret_key_enc``); sealing is the caller's job. ``buckets``
 is a JSON array of names. A row whose ``buckets`` or ``expires_at`` text cannot be read is still
 returned, with ``defect`` saying why, so listing never fails and the credential cache can skip
-it with a warning (PROXY-21).
+it with a warning.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, LiteralString
 
-from stowage.core.credentials import StoredCredential
-from stowage.core.errors import Conflict
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.credentials import StoredCredential
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
+from stowage.core.kernel.errors import Conflict
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -1,4 +1,4 @@
-"""Database integrity: the quick check every open runs, and ``stowage db check`` (issue 11 item 18).
+"""Database integrity: the quick check every open runs, and ``stowage db check``.
 
 A damaged file used to open, answer ``/readyz`` and then fail logins with 500s. ``PRAGMA
 quick_check`` (b-tree structure, page and cell bounds, freelist; linear in the file size and much
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from stowage.core.cli import CliContext, Command
-from stowage.core.store import StoreError
+from stowage.core.contracts.store import StoreError
+from stowage.core.kernel.command import CliContext, Command
 
 __all__ = ["FIRST_PROBLEMS", "command", "corruption_error", "quick_check", "run_check"]
 

@@ -1,14 +1,14 @@
-"""The core schema: the original's migrations 1 to 11 (SPEC DB-10..DB-22), recorded in ``schema_migrations``.
+"""The core schema: the original's migrations 1 to 11, recorded in ``schema_migrations``.
 
 Append only. A shipped migration is never edited or reordered: databases in the field record its
-version, and a database written here must still open in the original (D1). New core migrations
+version, and a database written here must still open in the original. New core migrations
 start at 12. Every ``*_at`` column is ``TIMESTAMP`` holding text in the canonical form of
-``stowage.core.timefmt``.
+``stowage.core.formats.timefmt``.
 """
 
 from __future__ import annotations
 
-from stowage.core.store import CORE_PLUGIN, Migration, MigrationSet
+from stowage.core.contracts.store import CORE_PLUGIN, Migration, MigrationSet
 
 __all__ = ["CORE_MIGRATIONS", "CORE_SET", "PLUGIN_MIGRATIONS_DDL", "SCHEMA_MIGRATIONS_DDL"]
 
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 # Not a numbered core migration: the original ignores tables it does not know, so a database
-# carrying this one still opens there (D1).
+# carrying this one still opens there.
 PLUGIN_MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS plugin_migrations (
     plugin     TEXT NOT NULL,
@@ -52,7 +52,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_username_unique ON users (username);
 CREATE UNIQUE INDEX users_email_unique ON users (email) WHERE email IS NOT NULL;
 
--- No foreign key to users (DB-23): deleting a user deletes its sessions explicitly.
+-- No foreign key to users: deleting a user deletes its sessions explicitly.
 CREATE TABLE sessions (
     id              TEXT PRIMARY KEY,
     user_id         TEXT NOT NULL,
@@ -150,7 +150,7 @@ CREATE UNIQUE INDEX users_oidc_subject_unique ON users (identity_source, oidc_su
     WHERE oidc_subject IS NOT NULL;
 """
 
-# secret_key_enc is a sealed blob (SEC-4); NULL means no stored secret.
+# secret_key_enc is a sealed blob; NULL means no stored secret.
 _BACKENDS = """
 CREATE TABLE backends (
     id             TEXT PRIMARY KEY,
@@ -213,7 +213,7 @@ CREATE TABLE s3_anonymous_bindings (
 );
 """
 
-# rules is a JSON array of CORS rules (CORS-1).
+# rules is a JSON array of CORS rules.
 _S3_BUCKET_CORS = """
 CREATE TABLE s3_bucket_cors (
     backend_id TEXT NOT NULL,

@@ -1,4 +1,4 @@
-"""The ``bucket_quotas`` table (migration 3): per-bucket soft and hard caps (QUOTA-1, QUOTA-6/7)."""
+"""The ``bucket_quotas`` table (migration 3): per-bucket soft and hard caps."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, LiteralString
 
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -1,13 +1,13 @@
-"""The ``sessions`` table behind ``stowage.core.accounts.SessionRepository``."""
+"""The ``sessions`` table behind ``stowage.core.contracts.accounts.SessionRepository``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, LiteralString
 
-from stowage.core.accounts import Session
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.accounts import Session
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -1,4 +1,4 @@
-"""The ``shares`` table (DB-13) behind ``stowage.core.shares.ShareStore``."""
+"""The ``shares`` table behind ``stowage.core.contracts.shares.ShareStore``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from stowage.core.shares import Share, ShareCodeTaken
-from stowage.core.store import Row
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.shares import Share, ShareCodeTaken
+from stowage.core.contracts.store import Row
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

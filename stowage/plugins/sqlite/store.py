@@ -1,4 +1,4 @@
-"""``SqliteStore``: the ``stowage.core.store.Store`` for ``db.driver: sqlite``."""
+"""``SqliteStore``: the ``stowage.core.contracts.store.Store`` for ``db.driver: sqlite``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stowage.core.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
+from stowage.core.contracts.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
 from stowage.plugins.sqlite import backup as _backup
-from stowage.plugins.sqlite import integrity, runner
+from stowage.plugins.sqlite import integrity, migration_runner
 from stowage.plugins.sqlite.connection import READER_POOL_SIZE, SqliteDatabase, connect
 
 __all__ = ["SqliteStore"]
@@ -19,7 +19,7 @@ __all__ = ["SqliteStore"]
 class SqliteStore:
     """One SQLite file (plus its ``-wal``/``-shm``) in WAL mode, with migrations and backups.
 
-    ``path`` is made absolute against the current directory when the store is built (DB-1);
+    ``path`` is made absolute against the current directory when the store is built;
     its parent directory must already exist when the store opens.
     """
 
@@ -65,12 +65,12 @@ class SqliteStore:
             await db.close()
 
     async def apply_migrations(self, sets: Sequence[MigrationSet]) -> list[AppliedMigration]:
-        """Apply pending migrations (see ``runner.apply_migrations``)."""
-        return await runner.apply_migrations(self._database(), sets)
+        """Apply pending migrations (see ``migration_runner.apply_migrations``)."""
+        return await migration_runner.apply_migrations(self._database(), sets)
 
     async def migration_status(self, sets: Sequence[MigrationSet]) -> list[MigrationStatus]:
         """Applied, pending and unknown migrations per set; changes nothing."""
-        return await runner.migration_status(self._database(), sets)
+        return await migration_runner.migration_status(self._database(), sets)
 
     async def backup(self, dest: Path, *, force: bool = False) -> None:
         """Consistent snapshot into ``dest`` (works whether or not this store is open)."""

@@ -1,4 +1,4 @@
-"""The ``users`` table behind ``stowage.core.accounts.UserRepository``."""
+"""The ``users`` table behind ``stowage.core.contracts.accounts.UserRepository``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, LiteralString
 
-from stowage.core.accounts import (
+from stowage.core.contracts.accounts import (
     UNCHANGED,
     EmailTaken,
     LastAdmin,
@@ -15,9 +15,9 @@ from stowage.core.accounts import (
     UsernameTaken,
     UserRemoval,
 )
-from stowage.core.ids import new_ulid
-from stowage.core.store import Row, Transaction
-from stowage.core.timefmt import format_ts, parse_ts
+from stowage.core.contracts.store import Row, Transaction
+from stowage.core.formats.ids import new_ulid
+from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore

@@ -1,25 +1,12 @@
-"""Helpers for the audit plugin tests: a header-based test authenticator and row access."""
+"""Helpers for the audit plugin tests: the header authenticator registered, and row access."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from stowage.core.identity import Identity
-from stowage.hooks import hookimpl
+from stowage.testing.stand_ins import ROLE_HEADER, HeaderAuth
 
-ROLE_HEADER = "X-Test-Role"
-
-
-class HeaderAuth:
-    """Authenticates ``/api`` requests from ``X-Test-Role`` (admin/user/readonly); tests only."""
-
-    @hookimpl
-    def stowage_authenticate(self, request: Any, runtime: Any) -> Identity | None:
-        role = request.headers.get(ROLE_HEADER)
-        if not role:
-            return None
-        return Identity(user_id=f"test-{role}", username=role, role=role, source="test")
-
+__all__ = ["ADMIN", "AUTH_PLUGIN", "ROLE_HEADER", "audit_rows"]
 
 AUTH_PLUGIN = ("test_header_auth", HeaderAuth())
 ADMIN = {ROLE_HEADER: "admin"}

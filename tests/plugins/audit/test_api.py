@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from stowage.core.audit import AuditEvent, audit_repository
+from stowage.core.contracts.audit import AuditEvent, audit_repository
 from tests.plugins.audit.helpers import ADMIN, AUTH_PLUGIN, ROLE_HEADER
 
 
@@ -28,7 +28,7 @@ DATASET = [
 
 async def seed(runtime) -> None:
     events = [
-        AuditEvent(action=a, user_id=u, backend=b, bucket=k, status=s, ts=ts(t), detail={"i": i})
+        AuditEvent(action=a, user_id=u, backend=b, bucket=k, outcome=s, ts=ts(t), detail={"i": i})
         for i, (a, u, b, k, s, t) in enumerate(DATASET, start=1)
     ]
     assert await audit_repository(runtime).insert_batch(events) == list(range(1, len(events) + 1))

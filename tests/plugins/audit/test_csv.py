@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import psutil
 
-from stowage.core.audit import AuditEvent, audit_repository
+from stowage.core.contracts.audit import AuditEvent, audit_repository
 from stowage.plugins.audit.csvexport import HEADER
 from tests.plugins.audit.helpers import ADMIN, AUTH_PLUGIN
 
@@ -36,7 +36,7 @@ async def test_headers_quoting_and_formula_guard(stowage_factory) -> None:
         request_id="\tTAB",
         ip="\r10.0.0.1",
         user_agent='=HYPERLINK("http://evil")',
-        status="ok",
+        outcome="ok",
         detail={"note": "=1+1"},
         ts=DAY + timedelta(hours=5),
     )

@@ -1,4 +1,4 @@
-"""``audit.durability: sync`` (issue 11 item 19): a real ``stowage serve`` process is SIGKILLed right
+"""``audit.durability: sync``: a real ``stowage serve`` process is SIGKILLed right
 after a burst of acknowledged proxy and dashboard requests; every acknowledged request's audit row
 is in the database the next start opens."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from quart import Blueprint
 
-from stowage.core.audit import AuditEvent, audit_request, recorder
+from stowage.core.contracts.audit import AuditEvent, audit_request, recorder
 from stowage.hooks import hookimpl
 from tests.plugins.audit.helpers import ADMIN, AUTH_PLUGIN, audit_rows
 
@@ -42,8 +42,8 @@ async def test_hook_stowage_audit_sample(stowage_factory) -> None:
         rec.record(AuditEvent(action="s3.proxy.getobject", origin="proxy", method="GET"))
         rec.record(AuditEvent(action="s3.proxy.headobject", origin="proxy", method="HEAD"))
         rec.record(AuditEvent(action="s3.proxy.putobject", origin="proxy", method="PUT"))
-        rec.record(AuditEvent(action="s3.proxy.getobject", origin="proxy", method="GET", status="denied"))
-        rec.record(AuditEvent(action="s3.proxy.getobject", origin="proxy", method="GET", status="error"))
+        rec.record(AuditEvent(action="s3.proxy.getobject", origin="proxy", method="GET", outcome="denied"))
+        rec.record(AuditEvent(action="s3.proxy.getobject", origin="proxy", method="GET", outcome="error"))
         await rec.flush()
         rows = await audit_rows(stowage.runtime)
     assert [(r["action"], r["status"]) for r in rows] == [

@@ -9,7 +9,7 @@ import types
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent, audit_repository, recorder
+from stowage.core.contracts.audit import AuditEvent, audit_repository, recorder
 from stowage.hooks import hookimpl
 from tests.plugins.audit.helpers import audit_rows
 

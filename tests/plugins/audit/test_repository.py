@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from stowage.core.audit import AuditEvent, AuditFilter, audit_repository, parse_bound
+from stowage.core.contracts.audit import AuditEvent, AuditFilter, audit_repository, parse_bound
 from stowage.plugins.sqlite.audit import PAGE_SIZE
 from tests.plugins.audit.helpers import audit_rows
 

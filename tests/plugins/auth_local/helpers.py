@@ -11,11 +11,11 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.accounts import User, at, users
-from stowage.core.passwords import hash_password_sync
+from stowage.core.contracts.accounts import User, at, users
+from stowage.core.security.passwords import hash_password_sync
 
 PASSWORD = "correct-horse-battery"
-STOWAGE = [sys.executable, "-m", "stowage.core.cli"]
+STOWAGE = [sys.executable, "-m", "stowage.core.kernel.cli"]
 
 
 @functools.cache

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from stowage.core.passwords import verify_password_sync
-from tests.core.test_cli import Serve
+from stowage.core.security.passwords import verify_password_sync
+from tests.core.kernel.test_cli import Serve
 from tests.plugins.auth_local.helpers import cli
 
 ULID = r"[0-9A-HJKMNP-TV-Z]{26}"

@@ -1,4 +1,4 @@
-"""User enumeration through the lockout (issue 11 item 16): after the same number of failures an
+"""User enumeration through the lockout: after the same number of failures an
 unknown or disabled name answers exactly like a locked real account — status, body, timing class."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from stowage.core.accounts import users
+from stowage.core.contracts.accounts import users
 from tests.plugins.auth_local.helpers import Client, add_user
 
 SETTINGS = {

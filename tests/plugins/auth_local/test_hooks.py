@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import types
 
-from stowage.core.accounts import users
-from stowage.core.identity import Identity
+from stowage.core.contracts.accounts import users
+from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 from stowage.plugins.auth_local import quickstart_admin
 from tests.plugins.auth_local.helpers import Client, add_user

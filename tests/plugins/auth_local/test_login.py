@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from stowage.core.accounts import users
+from stowage.core.contracts.accounts import users
 from tests.plugins.auth_local.helpers import PASSWORD, Client, Recorder, add_user, cli, settings_path
 
 
@@ -142,7 +142,7 @@ async def test_login_failures_are_uniform_and_audited_without_the_password(stowa
         {"username": "", "reason": "empty"},
         {"username": "alice", "reason": "bad_password"},
     ]
-    assert all(e.status == "denied" for e in failed)
+    assert all(e.outcome == "denied" for e in failed)
     assert "pw-secret" not in repr(audit.events)
     login = audit.events[3]
     assert (login.user_id, login.detail) == (user.id, {"source": "local"})

@@ -1,4 +1,4 @@
-"""argon2id PHC hashing (AUTH-1) and the length policy (AUTH-2)."""
+"""argon2id PHC hashing and the length policy."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from stowage.core.errors import BadRequest
-from stowage.core.passwords import (
+from stowage.core.kernel.errors import BadRequest
+from stowage.core.security.passwords import (
     DUMMY_HASH,
     check_password_policy,
     hash_password,

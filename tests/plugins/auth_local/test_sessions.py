@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from stowage.core.accounts import sessions
-from stowage.core.passwords import verify_password_sync
+from stowage.core.contracts.accounts import sessions
+from stowage.core.security.passwords import verify_password_sync
 from stowage.plugins.auth_local.sessions import manager
 from tests.plugins.auth_local.helpers import PASSWORD, Client, add_user, clean_env, cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stowage.core.server import dashboard_listener
+from stowage.core.kernel.server import dashboard_listener
 from tests.plugins.auth_local.helpers import Client, Recorder, add_user
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
@@ -53,7 +53,7 @@ async def test_last_enabled_admin_cannot_be_demoted_disabled_or_deleted(stowage_
         assert await browser.code("DELETE", f"/api/admin/users/{other.id}") == (400, "self_delete")
 
         # Guarded in the repository as well, whoever asks (e.g. the static admin).
-        from stowage.core.accounts import LastAdmin, users
+        from stowage.core.contracts.accounts import LastAdmin, users
 
         repo = users(stowage.runtime)
         for change in ({"role": "readonly"}, {"enabled": False}):

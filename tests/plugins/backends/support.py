@@ -1,5 +1,5 @@
-"""Test plumbing for the storage API: a header-driven authenticator, an audit capture, and a
-small client that talks to a running Stowage with a role."""
+"""Test plumbing for the storage API: the kit's header authenticator and audit capture in one
+plugin, and a small client that talks to a running Stowage with a role."""
 
 from __future__ import annotations
 
@@ -9,52 +9,24 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent
-from stowage.core.identity import Identity
-from stowage.hooks import hookimpl
+from stowage.core.contracts.audit import AuditEvent
+from stowage.testing.stand_ins import AuditCapture, HeaderAuth
 
 
-class _Capture:
-    """Stands in for the audit recorder when the audit plugin is not there."""
-
-    def __init__(self, events: list[AuditEvent]) -> None:
-        self.events = events
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-    async def flush(self) -> None:
-        return None
-
-
-class TestSupport:
-    """Plugin: ``X-Test-Role: admin|user|readonly`` authenticates; audit events are collected."""
+class TestSupport(HeaderAuth, AuditCapture):
+    """Plugin: ``X-Test-Role: admin|user|readonly`` authenticates as ``user-<role>``; audit events
+    are collected in ``events``."""
 
     __test__ = False
 
     def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    @hookimpl(tryfirst=True)
-    def stowage_authenticate(self, request: Any, runtime: Any) -> Identity | None:
-        role = request.headers.get("X-Test-Role", "")
-        if not role:
-            return None
-        return Identity(user_id=f"user-{role}", username=role, role=role)
-
-    @hookimpl
-    def stowage_audit_export(self, events: Any, runtime: Any) -> None:
-        self.events.extend(events)
-
-    @hookimpl(trylast=True)
-    def stowage_startup(self, runtime: Any) -> None:
-        if runtime.services.get("audit") is None:
-            runtime.services["audit"] = _Capture(self.events)
+        HeaderAuth.__init__(self, user_id="user-{role}", username="{role}", source="local")
+        AuditCapture.__init__(self)
 
 
-def backend_entry(bid: str, endpoint: str) -> dict[str, Any]:
+def backend_entry(backend_id: str, endpoint: str) -> dict[str, Any]:
     return {
-        "id": bid,
+        "id": backend_id,
         "type": "s3v4",
         "endpoint": endpoint,
         "access_key_env": "T_AK",
@@ -86,11 +58,15 @@ class Api:
                 return response.status, await response.json()
             return response.status, raw
 
-    async def upload(self, bid: str, bucket: str, key: str, data: bytes, **kwargs: Any) -> tuple[int, Any]:
+    async def upload(
+        self, backend_id: str, bucket: str, key: str, data: bytes, **kwargs: Any
+    ) -> tuple[int, Any]:
         form = aiohttp.FormData()
         form.add_field("key", key)
         form.add_field("file", io.BytesIO(data), filename="upload.bin", content_type="application/x-test")
-        return await self.call("POST", f"/api/backends/{bid}/buckets/{bucket}/object", data=form, **kwargs)
+        return await self.call(
+            "POST", f"/api/backends/{backend_id}/buckets/{bucket}/object", data=form, **kwargs
+        )
 
     async def audit(self, action: str | None = None) -> list[AuditEvent]:
         recorder = self.stowage.runtime.services.get("audit")

@@ -1,4 +1,4 @@
-"""Bucket routes (API-18..20) against ``rclone serve s3``."""
+"""Bucket routes against ``rclone serve s3``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ async def test_create_list_delete_bucket(api, rclone_upstream) -> None:
     status, body = await api.call("DELETE", f"/api/backends/main/buckets/{name}")
     assert status == 404 and body["error"]["code"] == "not_found"
     events = await api.audit()
-    assert [(e.action, e.status, e.user_id, e.backend, e.bucket) for e in events] == [
+    assert [(e.action, e.outcome, e.user_id, e.backend, e.bucket) for e in events] == [
         ("bucket.create", "ok", "user-admin", "main", name),
         ("bucket.delete", "ok", "user-admin", "main", name),
         ("bucket.delete", "error", "user-admin", "main", name),

@@ -1,4 +1,4 @@
-"""Object copy (API-36, OBJ-9): server-side within a backend, streamed across backends."""
+"""Object copy: server-side within a backend, streamed across backends."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from stowage.hooks import hookimpl
 from tests.plugins.backends.support import Api, TestSupport, backend_entry
 
 
-def copy_url(bucket: str, bid: str = "main") -> str:
-    return f"/api/backends/{bid}/buckets/{bucket}/object/copy"
+def copy_url(bucket: str, backend_id: str = "main") -> str:
+    return f"/api/backends/{backend_id}/buckets/{bucket}/object/copy"
 
 
-async def read(api, bid: str, bucket: str, key: str) -> bytes:
-    async with api.request("GET", f"/api/backends/{bid}/buckets/{bucket}/object", params={"key": key}) as r:
+async def read(api, backend_id: str, bucket: str, key: str) -> bytes:
+    async with api.request(
+        "GET", f"/api/backends/{backend_id}/buckets/{bucket}/object", params={"key": key}
+    ) as r:
         assert r.status == 200
         return await r.read()
 
@@ -95,7 +97,7 @@ class Quotas:
         self.hard, self.recorded = hard, []
 
     async def check(self, backend_id: str, bucket: str, incoming: int) -> None:
-        from stowage.core.errors import ApiError
+        from stowage.core.kernel.errors import ApiError
 
         if incoming > self.hard:
             raise ApiError("bucket hard quota exceeded", code="quota_exceeded", status=507)
@@ -151,5 +153,5 @@ async def test_quota_seam_is_called_on_uploads_parts_and_transfers(
             ("main", s3_bucket, 999, 1),
             ("other", s3_bucket, 999, 1),
         ]
-        (failed,) = [e for e in await api.audit("object.upload") if e.status == "error"]
+        (failed,) = [e for e in await api.audit("object.upload") if e.outcome == "error"]
         assert failed.key == "large" and failed.detail["error"] == "quota_exceeded"

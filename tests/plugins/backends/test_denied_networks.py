@@ -1,4 +1,4 @@
-"""Backend endpoints may not reach link-local or cloud-metadata addresses (issue 11 item 14):
+"""Backend endpoints may not reach link-local or cloud-metadata addresses:
 refused on create, patch and test with a 400 naming the rule, and again at connect time on the
 resolved address; on-demand probes are rate limited."""
 
@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from stowage.core.netpolicy import DEFAULT_DENIED_NETWORKS, NetworkPolicy, parse_networks
+from stowage.core.security.netpolicy import DEFAULT_DENIED_NETWORKS, NetworkPolicy, parse_networks
 from stowage.plugins.backends.probe_gate import MIN_INTERVAL, PER_SESSION_PER_MINUTE, probe_gate
 from tests.plugins.backends.endpoint_support import backend_body, started
 
@@ -70,21 +70,24 @@ async def test_connect_time_check_applies_to_resolved_names_and_settings_file_ba
     port = urlsplit(rclone_upstream.endpoint_url).port
     hosts = {"byname": "localhost", "literal": "127.0.0.1", "hex": "0x7f000001"}
     entries = [
-        {"id": bid, "type": "s3v4", "endpoint": f"http://{host}:{port}", "path_style": True,
+        {"id": backend_id, "type": "s3v4", "endpoint": f"http://{host}:{port}", "path_style": True,
          "access_key_env": "T_AK", "secret_key_env": "T_SK"}
-        for bid, host in hosts.items()
+        for backend_id, host in hosts.items()
     ]  # fmt: skip
     denied = {"backend_network": {"denied_networks": ["127.0.0.0/8", "::1/128"]}, "backends": entries}
     async with started(stowage_factory, denied) as h:
-        for bid in hosts:
-            status, body = await h.api.call("GET", f"/api/backends/{bid}/buckets", role="readonly")
-            assert status == 502 and body["error"]["code"] == "backend_error", (bid, body)
-            status, health = await h.api.call("GET", f"/api/backends/{bid}/health", role="readonly")
-            assert health["healthy"] is False and "denied_networks" in health["last_error"], (bid, health)
+        for backend_id in hosts:
+            status, body = await h.api.call("GET", f"/api/backends/{backend_id}/buckets", role="readonly")
+            assert status == 502 and body["error"]["code"] == "backend_error", (backend_id, body)
+            status, health = await h.api.call("GET", f"/api/backends/{backend_id}/health", role="readonly")
+            assert health["healthy"] is False and "denied_networks" in health["last_error"], (
+                backend_id,
+                health,
+            )
     async with started(stowage_factory, {"backends": entries}) as h:  # the control: default list
-        for bid in hosts:
-            status, body = await h.api.call("GET", f"/api/backends/{bid}/buckets", role="readonly")
-            assert status == 200, (bid, body)
+        for backend_id in hosts:
+            status, body = await h.api.call("GET", f"/api/backends/{backend_id}/buckets", role="readonly")
+            assert status == 200, (backend_id, body)
 
 
 async def test_forced_probes_reuse_a_recent_result_and_are_budgeted(stowage_factory, rclone_upstream) -> None:

@@ -42,4 +42,4 @@ async def test_down_backend_answers_502_quickly(stowage_factory, upstream_env) -
         status, body = await api.upload("down", "b", "k", b"data")
         assert status == 502 and time.monotonic() - started < 6
         events = await api.audit("object.upload")
-        assert [(e.status, e.detail.get("error")) for e in events] == [("error", "backend_error")]
+        assert [(e.outcome, e.detail.get("error")) for e in events] == [("error", "backend_error")]

@@ -1,10 +1,10 @@
-"""Admin backend API against the real rclone upstream: create, read, patch, delete, test (BE-5…BE-9)."""
+"""Admin backend API against the real rclone upstream: create, read, patch, delete, test."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from stowage.core.secretbox import SecretBox, decode_key
+from stowage.core.security.secretbox import SecretBox, decode_key
 from tests.plugins.backends.endpoint_support import backend_body, closed_port_url, started
 
 ROOT_KEY = "ab" * 32

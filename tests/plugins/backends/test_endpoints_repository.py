@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stowage.core.endpoints import EndpointRecord
+from stowage.core.contracts.endpoints import EndpointRecord
 from stowage.plugins.sqlite import CORE_SET, SqliteStore
 
 
@@ -57,7 +57,7 @@ async def test_insert_get_list_update_delete(store, tmp_path) -> None:
     assert await repo.get("b") is None
 
     with sqlite3.connect(store.path) as raw:
-        # Empty secrets are stored as NULL, as the original writes them (SEC-4).
+        # Empty secrets are stored as NULL, as the original writes them.
         assert raw.execute("SELECT secret_key_enc FROM backends WHERE id = 'a'").fetchone() == (None,)
         (stamp,) = raw.execute("SELECT created_at FROM backends WHERE id = 'a'").fetchone()
     assert stamp.endswith("+00:00") and len(stamp) == len("2026-01-02 03:04:05.000000000+00:00")

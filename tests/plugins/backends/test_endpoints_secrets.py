@@ -1,4 +1,4 @@
-"""Secrets stay sealed and silent (SEC-5, LOG-3): no response or log line carries them, and a
+"""Secrets stay sealed and silent: no response or log line carries them, and a
 sealed row without the root key stops the server from starting."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 
-from stowage.core.endpoints import EndpointRecord
-from stowage.core.logs import JsonFormatter
+from stowage.core.contracts.endpoints import EndpointRecord
+from stowage.core.kernel.logs import JsonFormatter
 from stowage.testing.harness import write_settings
 from tests.plugins.backends.endpoint_support import backend_body, started
 
@@ -44,10 +44,10 @@ async def test_secret_never_appears_in_responses_or_logs(stowage_factory, rclone
             assert (await h.api.call("GET", path))[0] == 200
         for path in ("/api/backends", "/api/backends/ui1", "/api/backends/ui1/health"):
             assert (await h.api.call("GET", path, role="readonly"))[0] == 200
-        events = await h.audit.collected()
+        events = await h.audit.collected("backend.")
     assert len(h.api.bodies) >= 12
     logged = _log_text(caplog.records)
-    assert '"status": 409' in logged  # the capture works: refused requests are logged (LOG-2)
+    assert '"status": 409' in logged  # the capture works: refused requests are logged
     audited = json.dumps([e.to_json() for e in events])
     for secret in secrets:
         assert all(secret not in body for body in h.api.bodies)
@@ -77,7 +77,7 @@ async def test_server_refuses_to_start_without_root_key_while_a_sealed_row_exist
     config = write_settings(folder)  # the same database, listeners on free ports
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOWAGE_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "stowage.core.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "stowage.core.kernel.cli", "serve", "--config", str(config)],
         env=env,
         capture_output=True,
         text=True,

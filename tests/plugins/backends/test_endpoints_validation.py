@@ -1,10 +1,10 @@
-"""BE-6/BE-7 input rules (ids, endpoints, required keys) and the settings-file guard (yaml_managed)."""
+"""Backend create/patch input rules (ids, endpoints, required keys) and the settings-file guard."""
 
 from __future__ import annotations
 
 import pytest
 
-from stowage.core.errors import BadRequest
+from stowage.core.kernel.errors import BadRequest
 from stowage.plugins.backends.endpoint_input import normalize_id, parse_create, parse_patch, validate_endpoint
 from tests.plugins.backends.endpoint_support import backend_body, closed_port_url, started
 

@@ -1,4 +1,4 @@
-"""Backend health (BE-4, API-15…API-17, API-44): start-up probes, forced probes, the 20-probe ring."""
+"""Backend health: start-up probes, forced probes, the 20-probe ring."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 import time
 from types import SimpleNamespace
 
-from stowage.core.backends import RegisteredBackend
-from stowage.core.driver import BackendSpec, Capabilities, ProbeResult
-from stowage.core.timefmt import parse_rfc3339
+from stowage.core.contracts.backends import RegisteredBackend
+from stowage.core.contracts.driver import BackendSpec, Capabilities, ProbeResult
+from stowage.core.formats.timefmt import parse_rfc3339
 from stowage.plugins.backends.health import probe_all, probe_driver, probe_loop
 from stowage.plugins.backends.probe_gate import MIN_INTERVAL
 from tests.plugins.backends.endpoint_support import backend_body, closed_port_url, started

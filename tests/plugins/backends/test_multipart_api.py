@@ -1,4 +1,4 @@
-"""Dashboard multipart uploads (API-40, OBJ-15) against ``rclone serve s3``."""
+"""Dashboard multipart uploads against ``rclone serve s3``."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ async def test_part_rules_and_abort(api, s3_bucket) -> None:
     status, body = await api.call("PUT", mp(s3_bucket, "/parts/1"), params=params, data=b"x")
     assert status == 404 and body["error"]["code"] == "not_found"
     (abort,) = await api.audit("object.multipart.abort")
-    assert (abort.backend, abort.bucket, abort.key, abort.status) == ("main", s3_bucket, "k", "ok")
+    assert (abort.backend, abort.bucket, abort.key, abort.outcome) == ("main", s3_bucket, "k", "ok")
 
 
 async def test_create_honours_if_none_match(api, s3_bucket) -> None:

@@ -1,4 +1,4 @@
-"""Object bytes on the dashboard origin (D9, issue 11 items 1 and 15): every type class's headers
+"""Object bytes on the dashboard origin: every type class's headers
 from the object route against a real upstream, and upload content types that would split headers."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from stowage.core.objectserving import OBJECT_CSP
+from stowage.core.web.objectserving import OBJECT_CSP
 
 CASES = [
     # (key, stored content type, disposition the browser gets for ?disposition=inline)

@@ -1,4 +1,4 @@
-"""Stored XSS through the object route (issue 11 item 1, D9): a tenant's files opened by an admin in
+"""Stored XSS through the object route: a tenant's files opened by an admin in
 a real headless Chromium never run as the dashboard."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from stowage.core.accounts import UserFilter, users
+from stowage.core.contracts.accounts import UserFilter, users
 from tests.plugins.auth_local.helpers import PASSWORD, add_user
 from tests.plugins.s3proxy.proxyenv import proxy_env
 from tests.plugins.shares.test_page import CHROMIUM, CHROMIUM_ARGS

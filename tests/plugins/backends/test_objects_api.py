@@ -10,11 +10,11 @@ import os
 
 import aiohttp
 
-from stowage.core.backends import backend_registry
+from stowage.core.contracts.backends import backend_registry
 
 
-def obj(bucket: str, rest: str = "", bid: str = "main") -> str:
-    return f"/api/backends/{bid}/buckets/{bucket}/{rest}"
+def obj(bucket: str, rest: str = "", backend_id: str = "main") -> str:
+    return f"/api/backends/{backend_id}/buckets/{bucket}/{rest}"
 
 
 async def test_upload_get_info_head_and_delete_roundtrip(api, s3_bucket) -> None:
@@ -54,7 +54,7 @@ async def test_upload_get_info_head_and_delete_roundtrip(api, s3_bucket) -> None
     assert err["error"]["message"] == "resource not found"
 
     upload, delete = await api.audit("object.upload"), await api.audit("object.delete")
-    assert [(e.user_id, e.backend, e.bucket, e.key, e.status) for e in upload] == [
+    assert [(e.user_id, e.backend, e.bucket, e.key, e.outcome) for e in upload] == [
         ("user-user", "main", s3_bucket, "docs/report 1.bin", "ok")
     ]
     assert upload[0].detail == {"size": len(data), "content_type": "application/x-test"}
@@ -186,7 +186,7 @@ async def test_content_disposition_is_sanitised(api, s3_bucket) -> None:
 
 
 async def test_unknown_backend_and_missing_bucket(api, s3_bucket) -> None:
-    status, body = await api.call("GET", obj(s3_bucket, "objects", bid="nope"))
+    status, body = await api.call("GET", obj(s3_bucket, "objects", backend_id="nope"))
     assert status == 404 and body["error"]["message"] == "backend not found"
     status, body = await api.call("GET", obj("no-such-bucket-here", "objects"))
     assert status == 404 and body["error"]["code"] == "not_found"

@@ -1,4 +1,4 @@
-"""Start-up loading of database backends (BE-1, SEC-5): shadowing, disabled rows, unseal failures."""
+"""Start-up loading of database backends: shadowing, disabled rows, unseal failures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from stowage.core.errors import SecretKeyError
+from stowage.core.kernel.errors import SecretKeyError
 from tests.plugins.backends.endpoint_support import backend_body, closed_port_url, started
 
 KEY_A = "a1" * 32

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stowage.core.backends import backend_registry
-from stowage.core.driver import BackendSpec, Capabilities, ProbeResult
+from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.driver import BackendSpec, Capabilities, ProbeResult
 from stowage.hooks import hookimpl
 from stowage.plugins.s3v4 import S3V4Driver
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stowage.core.quotas import QuotaLimits
-from stowage.core.timefmt import utcnow
+from stowage.core.contracts.quotas import QuotaLimits
+from stowage.core.formats.timefmt import utcnow
 from stowage.hooks import hookimpl
 
 

@@ -1,4 +1,4 @@
-"""Bucket quotas end to end: hard cap through the proxy and the dashboard, soft-cap audit, API-25."""
+"""Bucket quotas end to end: hard cap through the proxy and the dashboard, soft-cap audit, the quota API."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import asyncio
 import botocore.exceptions
 import pytest
 
-from stowage.core.quotas import QuotaExceededError
+from stowage.core.contracts.quotas import QuotaExceededError
 from tests.plugins.quotas.support import policy_env
 from tests.plugins.s3proxy.proxyenv import upstream_client
 
 MiB = 1024 * 1024
 
 
-def _quota(bucket: str, bid: str = "up") -> str:
-    return f"/api/backends/{bid}/buckets/{bucket}/quota"
+def _quota(bucket: str, backend_id: str = "up") -> str:
+    return f"/api/backends/{backend_id}/buckets/{bucket}/quota"
 
 
 async def _keys(upstream, bucket: str) -> list[str]:
@@ -95,7 +95,7 @@ async def test_quota_api_validates_reports_and_audits(stowage_factory, rclone_up
             assert (status, body["error"]["code"]) == (400, "invalid_quota")
         status, body = await env.api.call("PUT", path, role="user", json={"soft_bytes": 1, "hard_bytes": 2})
         assert status == 403
-        status, body = await env.api.call("GET", _quota("x", bid="nope"))
+        status, body = await env.api.call("GET", _quota("x", backend_id="nope"))
         assert status == 404
         status, body = await env.api.call("PUT", path, json={"soft_bytes": 100, "hard_bytes": 200})
         assert body["configured"] and body["soft_bytes"] == 100 and body["hard_bytes"] == 200

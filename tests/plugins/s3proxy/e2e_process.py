@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.timefmt import utcnow
-from stowage.core.upstream import free_port
+from stowage.core.formats.timefmt import utcnow
+from stowage.core.tooling.rclone_launcher import free_port
 from stowage.plugins.s3proxy.outbound import UpstreamSigner
 from stowage.testing.harness import runtime_for
 

@@ -229,7 +229,14 @@ def start_proxy(folder: Path, upstream: Any, bucket: str) -> ServedProxy:
     child_env.update(env, STOWAGE_SECRET_KEY=root_key, PYTHONPATH=str(REPO))
     with (folder / "stowage.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "stowage.core.cli", "serve", "--config", str(folder / "settings.yaml")],
+            [
+                sys.executable,
+                "-m",
+                "stowage.core.kernel.cli",
+                "serve",
+                "--config",
+                str(folder / "settings.yaml"),
+            ],
             env=child_env,
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stowage.core.upstream import find_binary
+from stowage.core.tooling.rclone_launcher import find_binary
 from tests.plugins.s3proxy.matrix import RANGE
 from tests.plugins.s3proxy.matrix_clients import Client, StepFailed, StepResults, Target, clean_env, run
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from stowage.core.timefmt import utcnow
+from stowage.core.formats.timefmt import utcnow
 
 
 @dataclass

@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stowage.core.credentials import VirtualCredential
+from stowage.core.contracts.credentials import VirtualCredential
 from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, credential_repository
 from tests.plugins.s3proxy.test_credentials_api import SETTINGS, VcTestPlugin, cache_of, vc_plugins

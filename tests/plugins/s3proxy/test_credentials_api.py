@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 
 import stowage.plugins.s3proxy as s3proxy_plugin
-from stowage.core.audit import AuditEvent
-from stowage.core.identity import Identity
-from stowage.core.secretbox import SecretBox
+from stowage.core.contracts.audit import AuditEvent
+from stowage.core.contracts.identity import Identity
+from stowage.core.security.secretbox import SecretBox
 from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy import credentials as credentials_module
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache

@@ -13,7 +13,7 @@ import aiohttp
 import botocore.exceptions
 import pytest
 
-from stowage.core.timefmt import utcnow
+from stowage.core.formats.timefmt import utcnow
 from tests.plugins.s3proxy.e2e import metric, sign_head, upstream_keys
 from tests.plugins.s3proxy.proxyenv import ProxyEnv, proxy_env, upstream_client
 

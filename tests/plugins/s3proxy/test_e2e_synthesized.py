@@ -14,7 +14,7 @@ import aiohttp
 import botocore.exceptions
 import pytest
 
-from stowage.core.timefmt import utcnow
+from stowage.core.formats.timefmt import utcnow
 from tests.plugins.s3proxy.cli_clients import Rclone, S3cmd
 from tests.plugins.s3proxy.e2e import file_sha256, metric, pattern, sha256, upstream_keys, upstream_sha256
 from tests.plugins.s3proxy.proxyenv import proxy_env, upstream_client

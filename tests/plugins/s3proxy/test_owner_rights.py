@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 
-from stowage.core.accounts import User
+from stowage.core.contracts.accounts import User
 from tests.plugins.auth_local.helpers import Client, add_user
 from tests.plugins.s3proxy.proxyenv import ProxyEnv, proxy_env
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from stowage.core.driver import (
+from stowage.core.contracts.driver import (
     BackendSpec,
     BucketNotFound,
     DriverError,

@@ -11,57 +11,15 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent, recorder
-from stowage.core.identity import Identity
-from stowage.hooks import hookimpl
 from stowage.testing.fixtures_s3 import make_s3_client
+from stowage.testing.stand_ins import ROLE_HEADER, USER_HEADER, AuditCapture, HeaderAuth
 
-USER = "X-Test-User"
-ROLE = "X-Test-Role"
+USER = USER_HEADER
+ROLE = ROLE_HEADER
 ALICE = {USER: "alice", ROLE: "user"}
 BOB = {USER: "bob", ROLE: "user"}
 ADMIN = {USER: "root", ROLE: "admin"}
 READER = {USER: "rita", ROLE: "readonly"}
-
-
-class HeaderAuth:
-    """Signs ``/api`` requests in as ``X-Test-User`` with role ``X-Test-Role``."""
-
-    @hookimpl
-    def stowage_authenticate(self, request: Any, runtime: Any) -> Identity | None:
-        user, role = request.headers.get(USER), request.headers.get(ROLE)
-        if not user or not role:
-            return None
-        return Identity(user_id=user, username=user, role=role, source="test")
-
-
-class AuditCapture:
-    """The recorder when none is installed (tryfirst startup), else fed by the export hook."""
-
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-        self.runtime: Any = None
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-    async def flush(self) -> None:
-        return None
-
-    @hookimpl(tryfirst=True)
-    def stowage_startup(self, runtime: Any) -> None:
-        self.runtime = runtime
-
-    @hookimpl(trylast=True)
-    def stowage_audit_export(self, events: Any, runtime: Any) -> None:
-        self.events.extend(events)
-
-    async def actions(self, prefix: str = "share.") -> list[AuditEvent]:
-        """Events whose action starts with ``prefix``, after flushing the recorder in use."""
-        active = recorder(self.runtime)
-        if active is not self:
-            await active.flush()
-        return [e for e in self.events if e.action.startswith(prefix)]
 
 
 class FakeClock:
@@ -143,7 +101,10 @@ async def share_env(
     monkeypatch.setenv("SH_AK", rclone.access_key)
     monkeypatch.setenv("SH_SK", rclone.secret_key)
     audit = AuditCapture()
-    plugins = [("test_header_auth", HeaderAuth()), ("test_audit_capture", audit)]
+    plugins = [
+        ("test_header_auth", HeaderAuth(user_id="{user}", username="{user}", require_user=True)),
+        ("test_audit_capture", audit),
+    ]
     async with stowage_factory(settings=settings(rclone, **extra), plugins=plugins) as running:
         if running.runtime.services.get("audit") is None:
             running.runtime.services["audit"] = audit

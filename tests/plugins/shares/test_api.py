@@ -1,4 +1,4 @@
-"""The owner's share API (API-41, SHARE-1…SHARE-4) against a real rclone upstream."""
+"""The owner's share API against a real rclone upstream."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.formats.timefmt import to_rfc3339
 from tests.plugins.shares.support import ADMIN, ALICE, BOB, READER, share_env
 
 
@@ -32,7 +32,7 @@ async def test_create_returns_the_code_names_and_audits(env) -> None:
     assert "password" not in str(share).replace("has_password", "")
     row = await env.runtime.store.db.fetchone("SELECT password_hash FROM shares WHERE id = ?", (share["id"],))
     assert row["password_hash"].startswith("$argon2id$v=19$m=65536,t=3,p=2$")
-    [event] = await env.audit.actions("share.create")
+    [event] = await env.audit.collected("share.create")
     assert event.user_id == "alice" and event.key == "docs/report.txt"
     assert event.detail == {
         "share_id": share["id"],
@@ -120,7 +120,7 @@ async def test_revoke_owner_only_idempotent_and_audited(env) -> None:
     assert status == 204
     _, _, listed = await env.call("GET", "/api/shares", headers=ALICE)
     assert listed["shares"][0]["revoked"] is True and "revoked_at" in listed["shares"][0]
-    revokes = await env.audit.actions("share.revoke")
+    revokes = await env.audit.collected("share.revoke")
     assert [(e.user_id, e.detail) for e in revokes] == [
         ("alice", {"share_id": share["id"]}),
         ("root", {"share_id": other["id"]}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from stowage.core.shares import Share
+from stowage.core.contracts.shares import Share
 from stowage.hooks import hookimpl
 from tests.plugins.shares.support import share_env
 

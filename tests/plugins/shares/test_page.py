@@ -74,7 +74,7 @@ async def test_password_form_sets_the_cookie_and_redirects(env) -> None:
         "GET", f"/s/{code}", headers={"Cookie": f"stowage_unlock_{code}={cookie}"}
     )
     assert status == 200 and b"secret.txt" in html and b"classified" in html
-    events = [e for e in await env.audit.actions("share.") if e.action != "share.create"]
+    events = [e for e in await env.audit.collected("share.") if e.action != "share.create"]
     results = [(e.action, e.detail["result"], e.detail.get("via")) for e in events]
     assert results == [
         ("share.info", "password_required", "page"),

@@ -1,4 +1,4 @@
-"""The public endpoints (API-42, SHARE-5…SHARE-8, SHARE-10, RL-3) against a real rclone upstream."""
+"""The public share endpoints against a real rclone upstream."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stowage.core.timefmt import to_rfc3339
+from stowage.core.formats.timefmt import to_rfc3339
 from stowage.plugins.shares.objects import RAW_CSP
 from tests.plugins.shares.support import ALICE, cookie_from, share_env
 
@@ -128,7 +128,7 @@ async def test_range_request_gets_206_and_unsatisfiable_gets_416(env) -> None:
     assert (status, payload["error"]["code"]) == (416, "bad_range")
     assert headers["Content-Range"] == f"bytes */{len(BODY)}"
     status, _, body = await env.call("GET", f"/s/{code}/raw", headers={"Range": "bytes=-5"})
-    assert status == 200 and body == BODY  # suffix ranges are ignored (OBJ-2)
+    assert status == 200 and body == BODY  # suffix ranges are ignored
     row = await env.runtime.store.db.fetchone(
         "SELECT download_count FROM shares WHERE id = ?", (share["id"],)
     )
@@ -175,8 +175,8 @@ async def test_public_accesses_are_audited_with_their_result(env) -> None:
     await env.call("GET", f"/s/{code}/raw", headers=cookie)
     await env.call("GET", f"/s/{code}/raw", headers=cookie)
     await env.call("GET", "/s/AAAAAAAAAAAAAA/info")
-    events = [e for e in await env.audit.actions("share.") if e.action != "share.create"]
-    got = [(e.action, e.detail["result"], e.status) for e in events]
+    events = [e for e in await env.audit.collected("share.") if e.action != "share.create"]
+    got = [(e.action, e.detail["result"], e.outcome) for e in events]
     assert got == [
         ("share.info", "password_required", "denied"),
         ("share.unlock", "password_mismatch", "denied"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stowage.core.store import StoreError
+from stowage.core.contracts.store import StoreError
 from stowage.plugins.sqlite import CORE_SET, SqliteStore
 
 REPO = Path(__file__).resolve().parents[3]
@@ -24,7 +24,7 @@ BATCH = 10  # rows per writer transaction
 # A separate process standing in for `stowage serve`: our store, committing batches forever.
 WRITER = f"""
 import asyncio, os, sys
-from stowage.core.store import Migration, MigrationSet
+from stowage.core.contracts.store import Migration, MigrationSet
 from stowage.plugins.sqlite import CORE_SET, SqliteStore
 
 DDL = "CREATE TABLE rows (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, payload BLOB NOT NULL)"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stowage.core.store import Migration, MigrationSet, StoreError
+from stowage.core.contracts.store import Migration, MigrationSet, StoreError
 from stowage.plugins.sqlite import SqliteStore
 from stowage.plugins.sqlite.connection import READER_POOL_SIZE, SqliteDatabase, connect
 

@@ -1,4 +1,4 @@
-"""A damaged database (issue 11 item 18): ``stowage serve`` refuses to start on it and says why;
+"""A damaged database: ``stowage serve`` refuses to start on it and says why;
 ``stowage db check`` reports it (exit 1) and passes a healthy one (exit 0). Real processes, a real
 SQLite file with pages overwritten in the middle."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-STOWAGE = [sys.executable, "-m", "stowage.core.cli"]
+STOWAGE = [sys.executable, "-m", "stowage.core.kernel.cli"]
 PAGE = 4096
 REPO = Path(__file__).resolve().parents[3]
 

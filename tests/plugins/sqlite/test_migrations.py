@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from stowage.core.store import (
+from stowage.core.contracts.store import (
     DatabaseAheadError,
     Migration,
     MigrationError,
     MigrationSet,
     StoreError,
 )
-from stowage.core.timefmt import parse_ts
+from stowage.core.formats.timefmt import parse_ts
 from stowage.plugins.sqlite import CORE_MIGRATIONS, CORE_SET, SqliteStore
-from stowage.plugins.sqlite.runner import split_statements
+from stowage.plugins.sqlite.migration_runner import split_statements
 
 DEMO_V1 = Migration(1, "notes", "CREATE TABLE demo_notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
 DEMO_V2 = Migration(

@@ -10,7 +10,7 @@ import pytest
 
 import stowage.plugins.sqlite as sqlite_plugin
 from stowage import hooks
-from stowage.core.store import CORE_PLUGIN, Store
+from stowage.core.contracts.store import CORE_PLUGIN, Store
 from stowage.plugins.sqlite import CORE_SET, SqliteStore
 
 

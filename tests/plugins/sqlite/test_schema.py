@@ -1,4 +1,4 @@
-"""The core schema matches SPEC DB-4 and DB-10..DB-22, checked through SQLite's own catalogue.
+"""The core schema matches the original schema, checked through SQLite's own catalogue.
 
 The expectations below are transcribed from the SPEC tables, not from the migration source.
 Notation per column: ``name TYPE [NN] [DEFAULT <sql>] [PK <n>]``. The SPEC abbreviates: ``INT`` is

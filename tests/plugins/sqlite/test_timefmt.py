@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from stowage.core.timefmt import format_ts, parse_rfc3339, parse_ts, to_rfc3339, utcnow
+from stowage.core.formats.timefmt import format_ts, parse_rfc3339, parse_ts, to_rfc3339, utcnow
 
 T = datetime(2026, 4, 26, 2, 6, 35, 123456, tzinfo=UTC)
 

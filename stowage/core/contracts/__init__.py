@@ -1,0 +1,1 @@
+"""Shared data contracts: the records, store protocols and services plugins exchange."""

@@ -1,0 +1,1 @@
+"""Security primitives: password hashing, sealing secrets, network policy and rate limits."""

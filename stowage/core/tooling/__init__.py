@@ -1,0 +1,1 @@
+"""Quickstart tooling: the one-command quickstart and the rclone launcher it uses."""

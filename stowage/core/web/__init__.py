@@ -1,0 +1,1 @@
+"""Dashboard web helpers: the Quart app, the access pipeline, client addresses and object serving."""
