@@ -19,12 +19,14 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from stowage.core.services import ServiceKey
 from stowage.core.timefmt import parse_rfc3339, to_rfc3339, utcnow
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
 __all__ = [
+    "AUDIT",
     "AuditEvent",
     "AuditFilter",
     "AuditRecorder",
@@ -183,10 +185,14 @@ def audit_repository(runtime: Runtime) -> AuditRepository:
     return cast(AuditRepository, runtime.store.audit)  # type: ignore[attr-defined]
 
 
+AUDIT: ServiceKey[AuditRecorder] = ServiceKey("audit", provider="audit")
+"""The audit recorder, provided by the built-in ``audit`` plugin (``recorder()`` falls back to a no-op)."""
+
+
 def recorder(runtime: Runtime) -> AuditRecorder:
     """The Runtime's recorder (a ``NullRecorder`` when none is installed)."""
-    found = runtime.services.get("audit")
-    return found if found is not None else NullRecorder()  # type: ignore[no-any-return]
+    found = runtime.find(AUDIT)
+    return found if found is not None else NullRecorder()
 
 
 def audit_request(

@@ -3,22 +3,27 @@
 A credential is an access key id + secret bound to one backend and a list of buckets (its scope).
 Stored rows (``StoredCredential``, ``StoredBinding``) are what the store returns.
 The built-in proxy plugin keeps every enabled, unexpired credential from the store in an in-memory
-``CredentialCache`` (``runtime.services["credentials"]``), rebuilt after every mutation and every
+``CredentialCache`` (``runtime.get(CREDENTIALS)``), rebuilt after every mutation and every
 30 s; sources that are not the store answer through the ``stowage_credential_lookup`` hook.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from stowage.core.services import ServiceKey
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
 __all__ = [
+    "CREDENTIALS",
     "READ_METHODS",
     "CredentialCache",
+    "CredentialSource",
     "StoredBinding",
     "StoredCredential",
     "VirtualCredential",
@@ -99,9 +104,30 @@ class CredentialCache(Protocol):
     def __len__(self) -> int: ...
 
 
+Entries: TypeAlias = Iterable[Mapping[str, Any]]
+
+
+class CredentialSource(Protocol):
+    """Credentials or anonymous bindings fed to the proxy from outside the store (API-50 views).
+
+    Contributed by ``stowage_proxy_sources``. Each lister returns dicts in the API's shapes,
+    synchronously or as an awaitable; a ``secret_key`` in them is dropped before it is shown.
+    """
+
+    name: str
+
+    def list_credentials(self) -> Entries | Awaitable[Entries]: ...
+
+    def list_anonymous(self) -> Entries | Awaitable[Entries]: ...
+
+
+CREDENTIALS: ServiceKey[CredentialCache] = ServiceKey("credentials", provider="s3proxy")
+"""The proxy's in-memory credential cache, provided by the built-in ``s3proxy`` plugin."""
+
+
 async def owner_rights_changed(runtime: Runtime) -> None:
     """A user's role, enabled flag or existence changed: rebuild the proxy's credential cache now,
     before the change's response is sent, so the owner's credentials follow on the next request."""
-    cache: CredentialCache | None = runtime.services.get("credentials")
+    cache = runtime.find(CREDENTIALS)
     if cache is not None:
         await cache.reload()

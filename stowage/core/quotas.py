@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from stowage.core.errors import ApiError
+from stowage.core.services import ServiceKey
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
-__all__ = ["QuotaExceededError", "QuotaLimits", "QuotaService", "Usage", "quota_service"]
+__all__ = ["QUOTAS", "QuotaExceededError", "QuotaLimits", "QuotaService", "Usage", "quota_service"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class QuotaExceededError(ApiError):
 
 
 class QuotaService(Protocol):
-    """``runtime.services["quotas"]``: what uploads, copies and deletes tell the quota tracker."""
+    """``runtime.get(QUOTAS)``: what uploads, copies and deletes tell the quota tracker."""
 
     async def check(self, backend_id: str, bucket: str, incoming: int) -> None:
         """Raise :class:`QuotaExceededError` when ``incoming`` more bytes would pass the hard cap."""
@@ -76,7 +77,10 @@ class QuotaService(Protocol):
         ...
 
 
+QUOTAS: ServiceKey[QuotaService] = ServiceKey("quotas", provider="quotas")
+"""The quota tracker, provided by the built-in ``quotas`` plugin."""
+
+
 def quota_service(runtime: Runtime) -> QuotaService | None:
     """The installed quota service, or ``None`` when the quotas plugin is disabled."""
-    found: QuotaService | None = runtime.services.get("quotas")
-    return found
+    return runtime.find(QUOTAS)

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, jsonify
 from stowage.core.accounts import at, users
 from stowage.core.authz import current_identity, public, requires
 from stowage.core.errors import BadRequest, Unauthorized
+from stowage.core.identity import OIDC_LOGIN
 from stowage.core.passwords import hash_password, verify_password
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.auth_local.ops import check_policy
@@ -25,7 +26,7 @@ blueprint = Blueprint("auth_local_me", __name__)
 async def auth_config() -> Response:
     runtime = current_runtime()
     # OIDC is listed only once a provider initialised (its plugin registers the service).
-    modes = [m for m in runtime.settings.auth.modes if m != "oidc" or runtime.services.get("auth.oidc")]
+    modes = [m for m in runtime.settings.auth.modes if m != "oidc" or runtime.find(OIDC_LOGIN) is not None]
     return jsonify(
         {"modes": modes, "allow_self_registration": runtime.settings.auth.local.allow_self_registration}
     )

@@ -9,9 +9,11 @@ from quart import Blueprint, Response, jsonify
 
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
+from stowage.core.backends import BACKENDS
 from stowage.core.errors import BackendFailure, BadRequest, NotFound
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.quotas.tracker import TRACKER
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
@@ -26,11 +28,10 @@ blueprint = Blueprint("quotas", __name__)
 
 
 def _tracker(runtime: Runtime, bid: str) -> QuotaTracker:
-    registry = runtime.services.get("backends")
+    registry = runtime.find(BACKENDS)
     if registry is None or registry.get(bid) is None:
         raise NotFound("backend not found")
-    tracker: QuotaTracker = runtime.service("quotas")
-    return tracker
+    return runtime.get(TRACKER)
 
 
 async def quota_json(runtime: Runtime, tracker: QuotaTracker, bid: str, bucket: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from stowage.core.accounts import User, UserFilter, users
-from stowage.core.credentials import VirtualCredential
+from stowage.core.credentials import CREDENTIALS, VirtualCredential
 from stowage.core.errors import SecretKeyError
 from stowage.hooks import hookimpl
 
@@ -192,9 +192,6 @@ class StoreCredentialCache:
 
 @hookimpl(trylast=True)
 def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> VirtualCredential | None:
-    """Default source: answer from the store-backed cache (``runtime.services["credentials"]``)."""
-    cache = runtime.services.get("credentials")
-    if cache is None:
-        return None
-    found: VirtualCredential | None = cache.get(access_key_id)
-    return found
+    """Default source: answer from the store-backed cache (``runtime.get(CREDENTIALS)``)."""
+    cache = runtime.find(CREDENTIALS)
+    return cache.get(access_key_id) if cache is not None else None

@@ -13,6 +13,7 @@ from quart import Blueprint, Response, jsonify
 
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
+from stowage.core.backends import BACKENDS
 from stowage.core.errors import BadRequest, NotFound
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
@@ -139,6 +140,6 @@ def policy_api_blueprints() -> list[Blueprint]:
 
 
 def _known_backend(runtime: Runtime, bid: str) -> None:
-    registry = runtime.services.get("backends")
+    registry = runtime.find(BACKENDS)
     if registry is not None and registry.get(bid) is None:
         raise NotFound("backend not found")

@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from stowage.plugins.s3proxy.cors import CorsRule
+from stowage.plugins.s3proxy.keys import POLICIES
 
 if TYPE_CHECKING:
     from stowage.core.credentials import StoredBinding
@@ -66,5 +67,4 @@ class PolicyCache:
 
 def policy_cache(runtime: Runtime) -> PolicyCache | None:
     """The proxy's policy cache (None while the proxy is disabled)."""
-    found: PolicyCache | None = runtime.services.get("s3proxy.policies")
-    return found
+    return runtime.find(POLICIES)

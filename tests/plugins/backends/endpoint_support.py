@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent, recorder
+from stowage.core.audit import AUDIT, AuditEvent, recorder
 from stowage.core.backends import backend_registry
 from stowage.core.identity import Identity
 from stowage.hooks import hookimpl
@@ -46,7 +46,8 @@ class AuditCapture:
     @hookimpl(trylast=True)
     def stowage_startup(self, runtime: Any) -> None:
         self._runtime = runtime
-        runtime.services.setdefault("audit", self)
+        if runtime.find(AUDIT) is None:
+            runtime.provide(AUDIT, self)
 
     @hookimpl
     def stowage_audit_export(self, events: Any, runtime: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent
+from stowage.core.audit import AUDIT, AuditEvent
 from stowage.core.identity import Identity
 from stowage.hooks import hookimpl
 
@@ -48,8 +48,8 @@ class TestSupport:
 
     @hookimpl(trylast=True)
     def stowage_startup(self, runtime: Any) -> None:
-        if runtime.services.get("audit") is None:
-            runtime.services["audit"] = _Capture(self.events)
+        if runtime.find(AUDIT) is None:
+            runtime.provide(AUDIT, _Capture(self.events))
 
 
 def backend_entry(bid: str, endpoint: str) -> dict[str, Any]:
@@ -93,7 +93,7 @@ class Api:
         return await self.call("POST", f"/api/backends/{bid}/buckets/{bucket}/object", data=form, **kwargs)
 
     async def audit(self, action: str | None = None) -> list[AuditEvent]:
-        recorder = self.stowage.runtime.services.get("audit")
+        recorder = self.stowage.runtime.find(AUDIT)
         if recorder is not None:
             await recorder.flush()
         return [e for e in self.support.events if action is None or e.action == action]

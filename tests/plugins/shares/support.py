@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.audit import AuditEvent, recorder
+from stowage.core.audit import AUDIT, AuditEvent, recorder
 from stowage.core.identity import Identity
 from stowage.hooks import hookimpl
 from stowage.testing.fixtures_s3 import make_s3_client
@@ -145,8 +145,8 @@ async def share_env(
     audit = AuditCapture()
     plugins = [("test_header_auth", HeaderAuth()), ("test_audit_capture", audit)]
     async with stowage_factory(settings=settings(rclone, **extra), plugins=plugins) as running:
-        if running.runtime.services.get("audit") is None:
-            running.runtime.services["audit"] = audit
+        if running.runtime.find(AUDIT) is None:
+            running.runtime.provide(AUDIT, audit)
         clock = FakeClock()
         running.runtime.clock = clock
         s3 = make_s3_client(rclone.endpoint_url, rclone.access_key, rclone.secret_key)
