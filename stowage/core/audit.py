@@ -17,7 +17,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stowage.core.services import ServiceKey
 from stowage.core.timefmt import parse_rfc3339, to_rfc3339, utcnow
@@ -182,7 +182,7 @@ class AuditRepository(Protocol):
 
 def audit_repository(runtime: Runtime) -> AuditRepository:
     """The audit area of the Runtime's store."""
-    return cast(AuditRepository, runtime.store.audit)  # type: ignore[attr-defined]
+    return runtime.store.audit
 
 
 AUDIT: ServiceKey[AuditRecorder] = ServiceKey("audit", provider="audit")

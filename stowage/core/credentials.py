@@ -9,7 +9,7 @@ The built-in proxy plugin keeps every enabled, unexpired credential from the sto
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CREDENTIALS",
     "READ_METHODS",
+    "AnonymousRepository",
+    "CorsRepository",
     "CredentialCache",
+    "CredentialRepository",
     "CredentialSource",
     "StoredBinding",
+    "StoredCors",
     "StoredCredential",
     "VirtualCredential",
     "owner_rights_changed",
@@ -90,6 +94,89 @@ class StoredBinding:
     created_at: datetime
     created_by: str = ""
     source: str = "sqlite"
+
+
+@dataclass(frozen=True)
+class StoredCors:
+    """The CORS rules of one bucket as the S3 API's JSON (an ``s3_bucket_cors`` row)."""
+
+    backend_id: str
+    bucket: str
+    rules: list[dict[str, Any]]
+
+
+class CredentialRepository(Protocol):
+    """``store.credentials``: the proxy's virtual credentials (secrets sealed with the root key)."""
+
+    async def list(self, user_id: str | None = None) -> list[StoredCredential]:
+        """Every row ordered by access key; only ``user_id``'s rows when given."""
+        ...
+
+    async def get(self, access_key: str) -> StoredCredential | None: ...
+
+    async def insert(
+        self,
+        *,
+        access_key: str,
+        secret_key_enc: bytes,
+        backend_id: str,
+        buckets: Sequence[str],
+        created_at: datetime,
+        created_by: str = "",
+        user_id: str = "",
+        description: str = "",
+        enabled: bool = True,
+        expires_at: datetime | None = None,
+    ) -> StoredCredential: ...
+
+    async def update(
+        self,
+        access_key: str,
+        *,
+        updated_at: datetime,
+        updated_by: str = "",
+        buckets: Sequence[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+        expires_at: datetime | None = None,
+        clear_expires_at: bool = False,
+    ) -> StoredCredential | None: ...
+
+    async def delete(self, access_key: str) -> bool: ...
+
+
+class AnonymousRepository(Protocol):
+    """``store.anonymous``: anonymous read bindings of buckets (ANON-1…5)."""
+
+    async def list(self) -> list[StoredBinding]:
+        """Every binding ordered by backend and bucket."""
+        ...
+
+    async def upsert(
+        self, backend_id: str, bucket: str, *, mode: str, per_source_ip_rps: int, now: datetime, actor: str
+    ) -> StoredBinding:
+        """Insert or update one binding; an update keeps ``created_at``/``created_by``."""
+        ...
+
+    async def delete(self, backend_id: str, bucket: str) -> bool:
+        """Remove one binding; False when there was none."""
+        ...
+
+
+class CorsRepository(Protocol):
+    """``store.cors``: per-bucket CORS rules served by the proxy (CORS-1)."""
+
+    async def all(self) -> list[StoredCors]:
+        """Every bucket's rules (unreadable rules read as none)."""
+        ...
+
+    async def get(self, backend_id: str, bucket: str) -> list[dict[str, Any]]:
+        """The bucket's rules; empty when there are none."""
+        ...
+
+    async def put(self, backend_id: str, bucket: str, rules: list[dict[str, Any]], now: datetime) -> None:
+        """Store ``rules``; an empty list deletes them."""
+        ...
 
 
 class CredentialCache(Protocol):

@@ -1,9 +1,10 @@
 """Bucket quotas: the service contract every enforcement point calls, and the error it raises.
 
-The built-in ``quotas`` plugin installs a :class:`QuotaService` as ``runtime.services["quotas"]``
-(QUOTA-1…9). Enforcement points call ``check`` before a write and ``record`` after it; the dashboard
-maps :class:`QuotaExceededError` to 507 ``quota_exceeded`` (it is an ``ApiError``), the S3 proxy
-to 507 ``EntityTooLarge`` XML. Limits come from the ``stowage_quota_limits`` hook.
+The built-in ``quotas`` plugin provides a :class:`QuotaService` under :data:`QUOTAS` (QUOTA-1…9);
+the store keeps the configured caps in its ``quotas`` area (:class:`QuotaRepository`).
+Enforcement points call ``check`` before a write and ``record`` after it; the dashboard maps
+:class:`QuotaExceededError` to 507 ``quota_exceeded`` (it is an ``ApiError``), the S3 proxy to 507
+``EntityTooLarge`` XML. Limits come from the ``stowage_quota_limits`` hook.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from stowage.core.services import ServiceKey
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
 
-__all__ = ["QUOTAS", "QuotaExceededError", "QuotaLimits", "QuotaService", "Usage", "quota_service"]
+__all__ = [
+    "QUOTAS",
+    "QuotaExceededError",
+    "QuotaLimits",
+    "QuotaRepository",
+    "QuotaService",
+    "StoredQuota",
+    "Usage",
+    "quota_service",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,45 @@ class QuotaExceededError(ApiError):
     def __init__(self, used: int, incoming: int, hard: int) -> None:
         super().__init__(f"bucket hard quota exceeded: {used} + {incoming} > {hard}")
         self.used, self.incoming, self.hard = used, incoming, hard
+
+
+@dataclass(frozen=True)
+class StoredQuota:
+    """The configured caps of one bucket (a ``bucket_quotas`` row)."""
+
+    backend_id: str
+    bucket: str
+    soft_bytes: int
+    hard_bytes: int
+    updated_at: datetime
+    updated_by: str
+
+
+class QuotaRepository(Protocol):
+    """``store.quotas``: the configured caps per bucket."""
+
+    async def list(self) -> list[StoredQuota]:
+        """Every row, ordered by backend and bucket."""
+        ...
+
+    async def get(self, backend_id: str, bucket: str) -> StoredQuota | None: ...
+
+    async def upsert(
+        self,
+        backend_id: str,
+        bucket: str,
+        *,
+        soft_bytes: int,
+        hard_bytes: int,
+        updated_at: datetime,
+        updated_by: str,
+    ) -> StoredQuota:
+        """Insert or replace the caps of one bucket and return the row."""
+        ...
+
+    async def delete(self, backend_id: str, bucket: str) -> bool:
+        """Remove the caps; False when there were none."""
+        ...
 
 
 class QuotaService(Protocol):

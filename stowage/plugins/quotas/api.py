@@ -37,7 +37,7 @@ def _tracker(runtime: Runtime, bid: str) -> QuotaTracker:
 async def quota_json(runtime: Runtime, tracker: QuotaTracker, bid: str, bucket: str) -> dict[str, Any]:
     """The QUOTA-5 shape (the original code's field names), empty optional fields left out."""
     limits = await tracker.limits(bid, bucket)
-    row = await runtime.store.quotas.get(bid, bucket)  # type: ignore[attr-defined]
+    row = await runtime.store.quotas.get(bid, bucket)
     usage = tracker.usage(bid, bucket)
     out: dict[str, Any] = {"configured": limits is not None, "has_usage": usage is not None}
     if limits is not None:
@@ -86,7 +86,7 @@ async def put_quota(bid: str, bucket: str) -> Response:
         raise _invalid("set soft_bytes or hard_bytes (use DELETE to remove the quota)")
     if soft > 0 and hard > 0 and soft > hard:
         raise _invalid("soft_bytes must not exceed hard_bytes")
-    await runtime.store.quotas.upsert(  # type: ignore[attr-defined]
+    await runtime.store.quotas.upsert(
         bid,
         bucket,
         soft_bytes=soft,
@@ -104,7 +104,7 @@ async def put_quota(bid: str, bucket: str) -> Response:
 async def delete_quota(bid: str, bucket: str) -> Response:
     runtime = current_runtime()
     tracker = _tracker(runtime, bid)
-    await runtime.store.quotas.delete(bid, bucket)  # type: ignore[attr-defined]
+    await runtime.store.quotas.delete(bid, bucket)
     await tracker.reload_limits()
     audit_request("quota.delete", backend=bid, bucket=bucket)
     return Response("", status=204)

@@ -64,7 +64,7 @@ class QuotaTracker:
 
     async def reload_limits(self) -> None:
         """Re-read the ``bucket_quotas`` rows (after start-up and every API mutation)."""
-        rows = await self._runtime.store.quotas.list()  # type: ignore[attr-defined]
+        rows = await self._runtime.store.quotas.list()
         self._store_limits = {(r.backend_id, r.bucket): QuotaLimits(r.soft_bytes, r.hard_bytes) for r in rows}
 
     def store_limits(self, backend_id: str, bucket: str) -> QuotaLimits | None:

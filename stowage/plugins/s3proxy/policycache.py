@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stowage.plugins.s3proxy.cors import CorsRule
 from stowage.plugins.s3proxy.keys import POLICIES
@@ -43,7 +43,7 @@ class PolicyCache:
 
     async def reload(self) -> None:
         """Re-read bindings and CORS rows from the store."""
-        store: Any = self._runtime.store
+        store = self._runtime.store
         async with self._lock:
             bindings: dict[str, StoredBinding] = {}
             for row in await store.anonymous.list():

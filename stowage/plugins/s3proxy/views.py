@@ -56,7 +56,7 @@ async def merged_credentials(runtime: Runtime) -> list[dict[str, Any]]:
 
 async def merged_anonymous(runtime: Runtime) -> list[dict[str, Any]]:
     """Store bindings (``source: sqlite``) followed by plugin-provided ones."""
-    rows = await runtime.store.anonymous.list()  # type: ignore[attr-defined]
+    rows = await runtime.store.anonymous.list()
     entries = [{**binding_dto(row), "source": "sqlite"} for row in rows]
     return entries + await _from_sources(runtime, "list_anonymous")
 
