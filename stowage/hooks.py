@@ -20,19 +20,34 @@ Contract rules that hold for every hook:
   ``stowage.core.kernel.errors`` for input it owns and rejects.
 * Built-in defaults are registered with ``trylast=True`` so third-party plugins override them
   without ordering tricks.
+* Core and plugins call hooks through the typed facade ``runtime.hooks``
+  (``stowage.core.kernel.hookfacade.Hooks``: one method per hookspec, same arguments, typed result).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from collections.abc import Sequence
 
+    from dynaconf import Validator
+    from quart import Blueprint, Request
+
+    from stowage.core.contracts.audit import AuditEvent
+    from stowage.core.contracts.credentials import CredentialSource, VirtualCredential
+    from stowage.core.contracts.driver import BackendSpec, StorageDriver
+    from stowage.core.contracts.identity import Identity
+    from stowage.core.contracts.quotas import QuotaLimits
+    from stowage.core.contracts.shares import Share
+    from stowage.core.contracts.store import MigrationSet, Store
+    from stowage.core.kernel.cli import Command
     from stowage.core.kernel.config import Settings
     from stowage.core.kernel.runtime import Runtime
+    from stowage.core.kernel.server import Listener
+    from stowage.core.tooling.quickstart import QuickstartStep
 
 PROJECT_NAME = "stowage"
 
@@ -46,7 +61,7 @@ __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
 
 
 @hookspec
-def stowage_settings_validators() -> Sequence[Any]:  # type: ignore[empty-body]
+def stowage_settings_validators() -> Sequence[Validator] | None:
     """Contribute Dynaconf validators for the plugin's own ``plugins.<name>`` section.
 
     When: once, while settings load, before anything opens.
@@ -59,7 +74,7 @@ def stowage_settings_validators() -> Sequence[Any]:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def stowage_store(settings: Settings) -> Any:
+def stowage_store(settings: Settings) -> Store | None:
     """Return the Store for ``settings.db.driver``, or ``None`` when the driver is not yours.
 
     When: once per Runtime, after validation, before migrations.
@@ -69,7 +84,7 @@ def stowage_store(settings: Settings) -> Any:
 
 
 @hookspec
-def stowage_migrations() -> Any:
+def stowage_migrations() -> MigrationSet | None:
     """Contribute this plugin's ordered, append-only schema migrations.
 
     When: at every start-up (``serve``, ``create-admin``, ``quickstart``, ``migrate``), after the
@@ -85,7 +100,7 @@ def stowage_migrations() -> Any:
 
 
 @hookspec(firstresult=True)
-def stowage_storage_driver(backend: Any) -> Any:
+def stowage_storage_driver(backend: BackendSpec) -> StorageDriver | None:
     """Return a storage driver for a backend entry whose ``type`` is yours, else ``None``.
 
     When: whenever the backend registry (re)builds an entry: at start-up and on live changes.
@@ -96,7 +111,7 @@ def stowage_storage_driver(backend: Any) -> Any:
 
 
 @hookspec(firstresult=True)
-def stowage_authenticate(request: Any, runtime: Runtime) -> Any:
+def stowage_authenticate(request: Request, runtime: Runtime) -> Identity | None:
     """Return an ``Identity`` for a dashboard request, or ``None`` when you cannot identify it.
 
     When: once per dashboard request under ``/api`` before role gates run.
@@ -107,7 +122,7 @@ def stowage_authenticate(request: Any, runtime: Runtime) -> Any:
 
 
 @hookspec(firstresult=True)
-def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> Any:
+def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> VirtualCredential | None:
     """Resolve an access key id presented to the S3 proxy to a virtual credential.
 
     When: for every signed proxy request whose key is not in the credential cache.
@@ -116,7 +131,7 @@ def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> Any:
 
 
 @hookspec(firstresult=True)
-def stowage_audit_sample(event: Any, runtime: Runtime) -> Any:
+def stowage_audit_sample(event: AuditEvent, runtime: Runtime) -> bool | None:
     """Decide whether an audit event is recorded.
 
     When: once per audit event, before it is written. With only the built-in sampler present it
@@ -129,7 +144,7 @@ def stowage_audit_sample(event: Any, runtime: Runtime) -> Any:
 
 
 @hookspec
-def stowage_audit_export(events: Sequence[Any], runtime: Runtime) -> None:
+def stowage_audit_export(events: Sequence[AuditEvent], runtime: Runtime) -> None:
     """Receive each batch of audit events after it is committed to the store.
 
     When: after every successful batch commit of the audit writer, in commit order.
@@ -139,7 +154,7 @@ def stowage_audit_export(events: Sequence[Any], runtime: Runtime) -> None:
 
 
 @hookspec(firstresult=True)
-def stowage_share_resolve(code: str, runtime: Runtime) -> Any:
+def stowage_share_resolve(code: str, runtime: Runtime) -> Share | None:
     """Resolve a public share code to a ``stowage.core.contracts.shares.Share``.
 
     When: on every public ``/s/<code>`` request.
@@ -149,8 +164,12 @@ def stowage_share_resolve(code: str, runtime: Runtime) -> Any:
 
 
 @hookspec(firstresult=True)
-def stowage_quota_limits(backend_id: str, bucket: str, runtime: Runtime) -> Any:
-    """Return ``(soft_bytes, hard_bytes)`` for a bucket, or ``None`` when you have no limit source.
+def stowage_quota_limits(
+    backend_id: str, bucket: str, runtime: Runtime
+) -> QuotaLimits | tuple[int, int] | None:
+    """Return ``(soft_bytes, hard_bytes)`` (or a ``QuotaLimits``) for a bucket, or ``None``.
+
+    ``None`` means you have no limit source for this bucket; the next implementation is asked.
 
     When: on each quota check and scan. The built-in store source is registered ``trylast``.
     """
@@ -160,10 +179,45 @@ def stowage_quota_limits(backend_id: str, bucket: str, runtime: Runtime) -> Any:
 
 
 @hookspec
-def stowage_blueprints(runtime: Runtime) -> Any:
+def stowage_blueprints(runtime: Runtime) -> Blueprint | Sequence[Blueprint] | None:
     """Return Quart blueprints to mount on the dashboard listener (a list, one, or ``None``).
 
     When: once per Runtime while the dashboard app is built.
+    """
+
+
+@hookspec
+def stowage_listeners(runtime: Runtime) -> Sequence[Listener] | None:
+    """Contribute listeners served next to the dashboard (the S3 proxy's is one).
+
+    When: once per ``serve``, after every ``stowage_startup``, before any socket is bound.
+    Arguments: ``runtime`` — the opened Runtime.
+    Returns: a list of ``stowage.core.kernel.server.Listener`` (name, address, ASGI app) or ``None``.
+    The server binds each (a failure names the ``<name>.listen`` setting) and writes the bound
+    port back into the object, so keep a reference to read it later.
+    """
+
+
+@hookspec
+def stowage_quickstart_steps(runtime: Runtime) -> Sequence[QuickstartStep] | None:
+    """Contribute steps that ``stowage quickstart`` runs once the Runtime is open.
+
+    When: once, in ``stowage quickstart``, after start-up and before the banner is printed.
+    Arguments: ``runtime`` — the opened Runtime.
+    Returns: a list of ``stowage.core.tooling.quickstart.QuickstartStep``: async callables
+    ``step(runtime, args, random_password) -> dict[str, str]`` whose lines the banner shows.
+    """
+
+
+@hookspec
+def stowage_proxy_sources(runtime: Runtime) -> Sequence[CredentialSource] | None:
+    """Contribute credential sources shown in the proxy's admin views (API-50).
+
+    When: on each ``GET /api/admin/s3-proxy/credentials`` and ``…/anonymous`` request.
+    Arguments: ``runtime`` — the Runtime.
+    Returns: a list of ``stowage.core.contracts.credentials.CredentialSource`` (a ``name`` and
+    ``list_credentials()`` / ``list_anonymous()`` returning dicts, sync or async), or ``None``.
+    Secrets a source returns are never shown.
     """
 
 
@@ -188,7 +242,7 @@ def stowage_shutdown(runtime: Runtime) -> None:
 
 
 @hookspec
-def stowage_cli_commands() -> Any:
+def stowage_cli_commands() -> Sequence[Command] | None:
     """Contribute extra ``stowage`` subcommands.
 
     When: when the CLI builds its parser.

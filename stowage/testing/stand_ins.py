@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stowage.core.contracts.audit import AuditEvent, recorder
+from stowage.core.contracts.audit import AUDIT, AuditEvent, recorder
 from stowage.core.contracts.identity import Identity
 from stowage.hooks import hookimpl
 
@@ -82,7 +82,8 @@ class AuditCapture:
     @hookimpl(trylast=True)
     def stowage_startup(self, runtime: Any) -> None:
         self.runtime = runtime
-        runtime.services.setdefault("audit", self)
+        if runtime.find(AUDIT) is None:
+            runtime.provide(AUDIT, self)
 
     @hookimpl(trylast=True)
     def stowage_audit_export(self, events: Any, runtime: Any) -> None:

@@ -13,8 +13,11 @@ from quart import Blueprint, jsonify
 
 from stowage.core.contracts.store import Migration, MigrationSet
 from stowage.core.kernel.cli import Command, main
+from stowage.core.kernel.config import parse_listen
 from stowage.core.kernel.errors import ConfigError
 from stowage.core.kernel.runtime import load_settings_and_plugins
+from stowage.core.kernel.server import Listener
+from stowage.core.tooling.quickstart import _prepare as quickstart_prepare
 from stowage.hooks import hookimpl
 from stowage.testing.harness import runtime_for, write_settings
 
@@ -128,3 +131,36 @@ def test_hook_stowage_cli_commands(tmp_path: Path, monkeypatch, capsys) -> None:
     assert isinstance(
         Command("x", "y", lambda p: None, lambda a, c: 0).add_arguments(argparse.ArgumentParser()), type(None)
     )
+
+
+async def test_hook_stowage_listeners(stowage_factory) -> None:
+    async def hello_app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    listener = Listener("hello", parse_listen("127.0.0.1:0", "plugins.hello.listen"), hello_app)
+    hooks_ = plugin(stowage_listeners=hookimpl(lambda runtime: [listener]))
+    async with stowage_factory(plugins=[("hello", hooks_)]) as stowage, aiohttp.ClientSession() as http:
+        assert listener.port > 0  # the bound port is written back into the contributed object
+        assert stowage.url("hello") == f"http://127.0.0.1:{listener.port}"
+        async with http.get(stowage.url("hello") + "/") as response:
+            assert (response.status, await response.read()) == (200, b"hello")
+
+
+async def test_hook_stowage_quickstart_steps(stowage_factory) -> None:
+    seen = []
+
+    async def step(runtime, args, random_password):
+        seen.append((args.admin_username, random_password()))
+        return {"my plugin": "ready"}
+
+    hooks_ = plugin(stowage_quickstart_steps=hookimpl(lambda runtime: [step]))
+    async with stowage_factory(plugins=[("stepper", hooks_)]) as stowage:
+        args = argparse.Namespace(admin_username="root", admin_password="")
+        banner = await quickstart_prepare(stowage.runtime, args)
+    assert seen and seen[0][0] == "root" and len(seen[0][1]) >= 16
+    # Registration order: the built-in admin step runs first, the plugin's after it.
+    assert list(banner) == ["admin user", "admin password", "my plugin"]
+    assert banner["my plugin"] == "ready"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stowage.core.contracts.audit import AUDIT
 from tests.plugins.auth_local.helpers import PASSWORD, Client, add_user
 
 
@@ -23,7 +24,7 @@ async def test_audit_log_shows_logins_failures_and_user_creation_with_actor_ip_a
         )
         assert status == 201, created
         create_request_id = response.headers["X-Request-Id"]
-        await stowage.runtime.services["audit"].flush()
+        await stowage.runtime.get(AUDIT).flush()
         status, listing, _ = await admin.call("GET", "/api/admin/audit?limit=50")
         assert status == 200
     events = {e["action"]: e for e in listing["events"]}

@@ -8,6 +8,7 @@ import re
 import aiohttp
 import pytest
 
+from stowage.core.contracts.audit import AUDIT
 from stowage.core.formats.ids import accept_request_id
 
 FRESH = re.compile(r"[0-9a-f]{16}")
@@ -28,7 +29,7 @@ async def test_unsafe_request_ids_are_replaced_in_the_response_and_the_audit_log
         ) as response:
             assert response.status == 401
             echoed = response.headers["X-Request-Id"]
-        await stowage.runtime.services["audit"].flush()
+        await stowage.runtime.get(AUDIT).flush()
         rows = await stowage.runtime.store.db.fetchall(
             "SELECT request_id FROM audit_events WHERE action = 'auth.login_failed'"
         )
@@ -45,7 +46,7 @@ async def test_plain_request_ids_are_kept(stowage_factory) -> None:
             headers={"X-Request-Id": inbound},
         ) as response:
             assert response.headers["X-Request-Id"] == inbound
-        await stowage.runtime.services["audit"].flush()
+        await stowage.runtime.get(AUDIT).flush()
         rows = await stowage.runtime.store.db.fetchall("SELECT request_id FROM audit_events")
     assert [row["request_id"] for row in rows] == [inbound]
     assert accept_request_id("req-42.a:b_C") == "req-42.a:b_C"

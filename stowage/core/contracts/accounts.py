@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stowage.core.kernel.errors import Conflict
 
@@ -211,11 +211,9 @@ class SessionRepository(Protocol):
 
 def users(runtime: Runtime) -> UserRepository:
     """The store's user repository."""
-    store: Any = runtime.store
-    return cast("UserRepository", store.users)
+    return runtime.store.users
 
 
 def sessions(runtime: Runtime) -> SessionRepository:
     """The store's session repository."""
-    store: Any = runtime.store
-    return cast("SessionRepository", store.sessions)
+    return runtime.store.sessions

@@ -17,14 +17,16 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stowage.core.formats.timefmt import parse_rfc3339, to_rfc3339, utcnow
+from stowage.core.kernel.services import ServiceKey
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
 __all__ = [
+    "AUDIT",
     "AuditEvent",
     "AuditFilter",
     "AuditRecorder",
@@ -182,13 +184,17 @@ class AuditRepository(Protocol):
 
 def audit_repository(runtime: Runtime) -> AuditRepository:
     """The audit area of the Runtime's store."""
-    return cast(AuditRepository, runtime.store.audit)  # type: ignore[attr-defined]
+    return runtime.store.audit
+
+
+AUDIT: ServiceKey[AuditRecorder] = ServiceKey("audit", provider="audit")
+"""The audit recorder, provided by the built-in ``audit`` plugin (``recorder()`` falls back to a no-op)."""
 
 
 def recorder(runtime: Runtime) -> AuditRecorder:
     """The Runtime's recorder (a ``NullRecorder`` when none is installed)."""
-    found = runtime.services.get("audit")
-    return found if found is not None else NullRecorder()  # type: ignore[no-any-return]
+    found = runtime.find(AUDIT)
+    return found if found is not None else NullRecorder()
 
 
 def audit_request(

@@ -1,7 +1,7 @@
 """The backend registry interface: every feature finds a backend's driver through it.
 
-The built-in ``backends`` plugin installs the registry as ``runtime.services["backends"]``;
-features call ``backend_registry(runtime).driver(backend_id)``.
+The built-in ``backends`` plugin provides the registry under :data:`BACKENDS`;
+features call ``backend_registry(runtime).driver(backend_id)`` (or ``runtime.get(BACKENDS)``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from stowage.core.contracts.driver import BackendSpec, StorageDriver
+from stowage.core.kernel.services import ServiceKey
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
-__all__ = ["BackendHealth", "BackendRegistry", "HealthProbe", "RegisteredBackend", "backend_registry"]
+__all__ = [
+    "BACKENDS",
+    "BackendHealth",
+    "BackendRegistry",
+    "HealthProbe",
+    "RegisteredBackend",
+    "backend_registry",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,9 @@ class BackendRegistry(Protocol):
     async def unregister(self, backend_id: str) -> None: ...
 
 
+BACKENDS: ServiceKey[BackendRegistry] = ServiceKey("backends", provider="backends")
+"""The backend registry, provided by the built-in ``backends`` plugin."""
+
+
 def backend_registry(runtime: Runtime) -> BackendRegistry:
-    registry: BackendRegistry = runtime.service("backends")
-    return registry
+    return runtime.get(BACKENDS)

@@ -78,5 +78,4 @@ class EndpointRepository(Protocol):
 
 def endpoint_repository(runtime: Runtime) -> EndpointRepository:
     """The store's backends repository."""
-    repository: EndpointRepository = runtime.store.backends  # type: ignore[attr-defined]
-    return repository
+    return runtime.store.backends

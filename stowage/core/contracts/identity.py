@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ROLES", "WRITER_ROLES", "Identity"]
+from stowage.core.kernel.services import ServiceKey
+
+__all__ = ["OIDC_LOGIN", "ROLES", "WRITER_ROLES", "Identity"]
 
 ROLES = ("admin", "user", "readonly")
 WRITER_ROLES = frozenset({"admin", "user"})
@@ -34,3 +36,8 @@ class Identity:
     @property
     def is_writer(self) -> bool:
         return self.role in WRITER_ROLES
+
+
+OIDC_LOGIN: ServiceKey[object] = ServiceKey("auth.oidc", provider="auth_oidc")
+"""Present once an OIDC provider initialised; ``/api/auth/config`` lists ``oidc`` only then. The
+OIDC plugin (its own issue) narrows the type to its login service."""

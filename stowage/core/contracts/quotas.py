@@ -1,9 +1,10 @@
 """Bucket quotas: the service contract every enforcement point calls, and the error it raises.
 
-The built-in ``quotas`` plugin installs a :class:`QuotaService` as ``runtime.services["quotas"]``
-. Enforcement points call ``check`` before a write and ``record`` after it; the dashboard
-maps :class:`QuotaExceededError` to 507 ``quota_exceeded`` (it is an ``ApiError``), the S3 proxy
-to 507 ``EntityTooLarge`` XML. Limits come from the ``stowage_quota_limits`` hook.
+The built-in ``quotas`` plugin provides a :class:`QuotaService` under :data:`QUOTAS` (QUOTA-1…9);
+the store keeps the configured caps in its ``quotas`` area (:class:`QuotaRepository`).
+Enforcement points call ``check`` before a write and ``record`` after it; the dashboard maps
+:class:`QuotaExceededError` to 507 ``quota_exceeded`` (it is an ``ApiError``), the S3 proxy to 507
+``EntityTooLarge`` XML. Limits come from the ``stowage_quota_limits`` hook.
 """
 
 from __future__ import annotations
@@ -13,11 +14,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from stowage.core.kernel.errors import ApiError
+from stowage.core.kernel.services import ServiceKey
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
-__all__ = ["QuotaExceededError", "QuotaLimits", "QuotaService", "Usage", "quota_service"]
+__all__ = [
+    "QUOTAS",
+    "QuotaExceededError",
+    "QuotaLimits",
+    "QuotaRepository",
+    "QuotaService",
+    "StoredQuota",
+    "Usage",
+    "quota_service",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +59,47 @@ class QuotaExceededError(ApiError):
         self.used, self.incoming, self.hard = used, incoming, hard
 
 
+@dataclass(frozen=True)
+class StoredQuota:
+    """The configured caps of one bucket (a ``bucket_quotas`` row)."""
+
+    backend_id: str
+    bucket: str
+    soft_bytes: int
+    hard_bytes: int
+    updated_at: datetime
+    updated_by: str
+
+
+class QuotaRepository(Protocol):
+    """``store.quotas``: the configured caps per bucket."""
+
+    async def list(self) -> list[StoredQuota]:
+        """Every row, ordered by backend and bucket."""
+        ...
+
+    async def get(self, backend_id: str, bucket: str) -> StoredQuota | None: ...
+
+    async def upsert(
+        self,
+        backend_id: str,
+        bucket: str,
+        *,
+        soft_bytes: int,
+        hard_bytes: int,
+        updated_at: datetime,
+        updated_by: str,
+    ) -> StoredQuota:
+        """Insert or replace the caps of one bucket and return the row."""
+        ...
+
+    async def delete(self, backend_id: str, bucket: str) -> bool:
+        """Remove the caps; False when there were none."""
+        ...
+
+
 class QuotaService(Protocol):
-    """``runtime.services["quotas"]``: what uploads, copies and deletes tell the quota tracker."""
+    """``runtime.get(QUOTAS)``: what uploads, copies and deletes tell the quota tracker."""
 
     async def check(self, backend_id: str, bucket: str, incoming: int) -> None:
         """Raise :class:`QuotaExceededError` when ``incoming`` more bytes would pass the hard cap."""
@@ -76,7 +126,10 @@ class QuotaService(Protocol):
         ...
 
 
+QUOTAS: ServiceKey[QuotaService] = ServiceKey("quotas", provider="quotas")
+"""The quota tracker, provided by the built-in ``quotas`` plugin."""
+
+
 def quota_service(runtime: Runtime) -> QuotaService | None:
     """The installed quota service, or ``None`` when the quotas plugin is disabled."""
-    found: QuotaService | None = runtime.services.get("quotas")
-    return found
+    return runtime.find(QUOTAS)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from stowage.core.kernel.errors import StowageError
 
@@ -110,4 +110,4 @@ class ShareStore(Protocol):
 
 def share_store(runtime: Runtime) -> ShareStore:
     """The shares area of the Runtime's store."""
-    return cast(ShareStore, runtime.store.shares)  # type: ignore[attr-defined]
+    return runtime.store.shares

@@ -2,8 +2,12 @@
 
 A store plugin (the built-in ``stowage.plugins.sqlite``) answers the ``stowage_store`` hook with an
 object implementing :class:`Store`. The Runtime opens it, collects every plugin's
-:class:`MigrationSet` from ``stowage_migrations`` and applies them, then hands ``store.db`` (a
-:class:`Database`) to the per-area repositories (users, sessions, audit, shares, …).
+:class:`MigrationSet` from ``stowage_migrations`` and applies them. Features use the store through
+one typed repository per area (``store.users``, ``store.sessions``, ``store.audit``, ``store.shares``,
+``store.credentials``, ``store.backends``, ``store.anonymous``, ``store.cors``, ``store.quotas``),
+each a Protocol declared next to the records it returns. Their signatures carry only our own
+records and plain values, never an engine's types, so another engine (PostgreSQL) implements the
+same :class:`Store`; plugins with their own tables use ``store.db`` (a :class:`Database`).
 
 Errors::
 
@@ -26,9 +30,17 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, LiteralString, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, LiteralString, Protocol, TypeAlias
 
 from stowage.core.kernel.errors import StowageError
+
+if TYPE_CHECKING:
+    from stowage.core.contracts.accounts import SessionRepository, UserRepository
+    from stowage.core.contracts.audit import AuditRepository
+    from stowage.core.contracts.credentials import AnonymousRepository, CorsRepository, CredentialRepository
+    from stowage.core.contracts.endpoints import EndpointRepository
+    from stowage.core.contracts.quotas import QuotaRepository
+    from stowage.core.contracts.shares import ShareStore
 
 __all__ = [
     "CORE_PLUGIN",
@@ -258,4 +270,51 @@ class Store(Protocol):
 
     def db_bytes(self) -> int:
         """Size of the main database file in bytes (WAL and SHM excluded); 0 when missing."""
+        ...
+
+    # --- per-area repositories (usable once the store is open) ---------------------------------
+
+    @property
+    def users(self) -> UserRepository:
+        """Local and external accounts (``stowage.core.contracts.accounts``)."""
+        ...
+
+    @property
+    def sessions(self) -> SessionRepository:
+        """Dashboard sessions (``stowage.core.contracts.accounts``)."""
+        ...
+
+    @property
+    def audit(self) -> AuditRepository:
+        """Audit events (``stowage.core.contracts.audit``)."""
+        ...
+
+    @property
+    def shares(self) -> ShareStore:
+        """Public share links (``stowage.core.contracts.shares``)."""
+        ...
+
+    @property
+    def backends(self) -> EndpointRepository:
+        """Backends managed in the UI (``stowage.core.contracts.endpoints``)."""
+        ...
+
+    @property
+    def credentials(self) -> CredentialRepository:
+        """The proxy's virtual credentials (``stowage.core.contracts.credentials``)."""
+        ...
+
+    @property
+    def anonymous(self) -> AnonymousRepository:
+        """Anonymous read bindings (``stowage.core.contracts.credentials``)."""
+        ...
+
+    @property
+    def cors(self) -> CorsRepository:
+        """Per-bucket CORS rules (``stowage.core.contracts.credentials``)."""
+        ...
+
+    @property
+    def quotas(self) -> QuotaRepository:
+        """Configured bucket caps (``stowage.core.contracts.quotas``)."""
         ...

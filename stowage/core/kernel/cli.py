@@ -26,10 +26,9 @@ def _plugin_commands(ctx: CliContext) -> tuple[list[Command], BaseException | No
         _, pm = ctx.load()
     except StowageError as exc:
         return [], exc
-    found: list[Command] = []
-    for contributed in pm.hook.stowage_cli_commands():
-        found.extend(contributed or [])
-    return found, None
+    from stowage.core.kernel.hookfacade import Hooks
+
+    return Hooks(pm).cli_commands(), None
 
 
 def _build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:

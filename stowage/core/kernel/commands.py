@@ -39,10 +39,10 @@ def _backup_args(parser: argparse.ArgumentParser) -> None:
 
 
 async def _open_store(ctx: CliContext) -> Any:
-    from stowage.core.kernel import hookcall
+    from stowage.core.kernel.hookfacade import Hooks
 
     settings, pm = ctx.load()
-    store = await hookcall.call_first(pm, "stowage_store", settings=settings)
+    store = await Hooks(pm).store(settings=settings)
     if store is None:
         raise ConfigError(f'db.driver "{settings.db.driver}": no plugin provides it', key="db.driver")
     return store, pm
@@ -69,10 +69,10 @@ def _migrate_args(parser: argparse.ArgumentParser) -> None:
 
 
 async def _migrate(args: argparse.Namespace, ctx: CliContext) -> int:
-    from stowage.core.kernel import hookcall
+    from stowage.core.kernel.hookfacade import Hooks
 
     store, pm = await _open_store(ctx)
-    sets = [s for s in await hookcall.call_all(pm, "stowage_migrations") if s]
+    sets = await Hooks(pm).migrations()
     await store.open()
     try:
         if not args.status:

@@ -4,7 +4,8 @@ pluggy is synchronous and its ``firstresult`` stops at the first non-None value,
 coroutine always is. So the core never calls ``pm.hook.<name>(...)`` directly; it calls
 ``call_first`` / ``call_all`` here, which run implementations in pluggy's order (tryfirst,
 then last-registered first, then trylast), await awaitables, and for resolvers move on when
-an *awaited* result is ``None``.
+an *awaited* result is ``None``. The typed facade ``stowage.core.kernel.hookfacade.Hooks``
+(``runtime.hooks``) is built on these; core and plugins call hooks through it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import pluggy
 
-__all__ = ["call_all", "call_all_logged", "call_first", "implementations"]
+__all__ = ["call_all", "call_all_logged", "call_all_sync", "call_first", "implementations"]
 
 log = logging.getLogger("stowage.plugins")
 
@@ -66,6 +67,24 @@ async def call_all(
     results = []
     for impl in implementations(pm, hook_name, registration_order=registration_order):
         result = await _invoke(impl, kwargs)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def call_all_sync(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[Any]:
+    """``call_all`` for hooks that fire before an event loop runs (settings, CLI parser).
+
+    An implementation that returns an awaitable is a plugin bug here: refused with its name.
+    """
+    results = []
+    for impl in implementations(pm, hook_name):
+        result = impl.function(*[kwargs[name] for name in impl.argnames])
+        if inspect.isawaitable(result):
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()  # no "never awaited" warning on top of the error
+            raise TypeError(f"{hook_name} of plugin {impl.plugin_name!r} must be synchronous")
         if result is not None:
             results.append(result)
     return results

@@ -2,8 +2,9 @@
 
 It owns the settings, the plugin manager, the store, the secret box, the metrics registry and
 the background tasks; plugins hang their own services on it during ``stowage_startup`` (the
-backend registry, the audit recorder, the credential cache …) through typed attributes or
-``services``. Both listeners see the same Runtime.
+backend registry, the audit recorder, the credential cache …) under typed keys
+(``stowage.core.kernel.services``): ``provide`` once, ``get``/``find`` anywhere. Both listeners see the
+same Runtime.
 
 Lifecycle: ``build_runtime`` (validate, load plugins, resolve the store — nothing opened) →
 ``await runtime.open()`` (store, migrations, ``stowage_startup``) → serve →
@@ -19,16 +20,17 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from prometheus_client import CollectorRegistry
 
-from stowage.core.kernel import hookcall
 from stowage.core.kernel.config import Settings, load_raw_settings, validate_settings
 from stowage.core.kernel.errors import ConfigError
+from stowage.core.kernel.hookfacade import Hooks
 from stowage.core.kernel.metrics import DashboardMetrics, ScrapeGauge, new_registry
 from stowage.core.kernel.plugins import build_plugin_manager
+from stowage.core.kernel.services import ServiceKey, Services
 from stowage.core.security.secretbox import SecretBox, load_root_key
 from stowage.core.web.clientaddr import TrustedProxies
 
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["Runtime", "build_runtime", "load_settings_and_plugins"]
 
 log = logging.getLogger("stowage.runtime")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,27 +57,41 @@ class Runtime:
     trusted_proxies: TrustedProxies
     clock: Callable[[], float] = time.time
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    services: dict[str, Any] = field(default_factory=dict)
+    hooks: Hooks = field(init=False)
+    """Typed calls of every hook (``stowage.core.kernel.hookfacade``): the one way to call a hook."""
+    _services: Services = field(default_factory=Services)
     started_at: float = field(default_factory=time.time)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _opened: bool = False
 
-    # --- hooks ---------------------------------------------------------------------------------
-
-    async def call_first(self, hook_name: str, **kwargs: Any) -> Any:
-        return await hookcall.call_first(self.pm, hook_name, **kwargs)
-
-    async def call_all(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        return await hookcall.call_all(self.pm, hook_name, **kwargs)
+    def __post_init__(self) -> None:
+        self.hooks = Hooks(self.pm)
 
     # --- services ------------------------------------------------------------------------------
 
-    def service(self, name: str) -> Any:
-        """A service a plugin registered under ``name``; ``KeyError`` names what is missing."""
-        try:
-            return self.services[name]
-        except KeyError:
-            raise KeyError(f"service {name!r} is not available (is its plugin disabled?)") from None
+    def provide(self, key: ServiceKey[T], impl: T) -> None:
+        """Install a service (once per key; a second provider raises ``ServiceConflictError``)."""
+        self._services.provide(key, impl)
+
+    def get(self, key: ServiceKey[T]) -> T:
+        """A required service; ``MissingServiceError`` names the plugin that should provide it."""
+        return self._services.get(key)
+
+    def find(self, key: ServiceKey[T]) -> T | None:
+        """An optional service, or ``None`` when its plugin is disabled."""
+        return self._services.find(key)
+
+    def withdraw(self, key: ServiceKey[T]) -> T | None:
+        """Remove a service at shutdown; return it (``None`` when it was not there)."""
+        return self._services.withdraw(key)
+
+    def replace(self, key: ServiceKey[T], impl: T) -> T | None:
+        """Swap a service on purpose (tests, deliberate overrides); return the previous one."""
+        return self._services.replace(key, impl)
+
+    def memo(self, key: ServiceKey[T], factory: Callable[[], T]) -> T:
+        """Per-runtime state private to a plugin, built by ``factory`` on first use."""
+        return self._services.memo(key, factory)
 
     def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """Start a background task that is cancelled when the Runtime closes."""
@@ -91,7 +109,7 @@ class Runtime:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def migration_sets(self) -> list[MigrationSet]:
-        return [s for s in await self.call_all("stowage_migrations") if s]
+        return await self.hooks.migrations()
 
     async def open_store(self) -> list[AppliedMigration]:
         """Open the store and apply pending migrations (no plugin start-up)."""
@@ -108,7 +126,7 @@ class Runtime:
         self._opened = True
         try:
             # Registration order: the store, audit and registry come up before what uses them.
-            await hookcall.call_all(self.pm, "stowage_startup", registration_order=True, runtime=self)
+            await self.hooks.startup(runtime=self)
         except BaseException:
             await self.close()
             raise
@@ -117,7 +135,7 @@ class Runtime:
         """Shut plugins down (reverse order), cancel background tasks, close the store."""
         if self._opened:
             # Pluggy order (last registered first): audit shuts down after what records into it.
-            await hookcall.call_all_logged(self.pm, "stowage_shutdown", runtime=self)
+            await self.hooks.shutdown(runtime=self)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -153,10 +171,7 @@ def load_settings_and_plugins(
         extra=extra_plugins,
         entry_points=entry_points,
     )
-    validators: list[Any] = []
-    for contributed in pm.hook.stowage_settings_validators():
-        validators.extend(contributed or [])
-    return validate_settings(raw, validators), pm
+    return validate_settings(raw, Hooks(pm).settings_validators()), pm
 
 
 async def build_runtime(
@@ -167,7 +182,7 @@ async def build_runtime(
     clock: Callable[[], float] | None = None,
 ) -> Runtime:
     """Resolve the store and the root key and assemble a Runtime; nothing is opened yet."""
-    store = await hookcall.call_first(pm, "stowage_store", settings=settings)
+    store = await Hooks(pm).store(settings=settings)
     if store is None:
         raise ConfigError(
             f'db.driver "{settings.db.driver}": no plugin provides this driver', key="db.driver"

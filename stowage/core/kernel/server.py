@@ -73,10 +73,7 @@ def _hypercorn_config(listener: Listener, shutdown_timeout: float) -> Config:
 
 async def dashboard_listener(runtime: Runtime) -> Listener:
     """The dashboard app with every plugin's blueprints."""
-    blueprints: list[Any] = []
-    for contributed in await runtime.call_all("stowage_blueprints", runtime=runtime):
-        blueprints.extend(contributed if isinstance(contributed, list | tuple) else [contributed])
-    app = create_app(runtime, blueprints)
+    app = create_app(runtime, await runtime.hooks.blueprints(runtime=runtime))
     return Listener("dashboard", parse_listen(runtime.settings.server.listen), app)
 
 
@@ -96,7 +93,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     try:
         listeners = [await dashboard_listener(runtime)]
-        listeners += list(runtime.services.get("listeners", []))
+        listeners += await runtime.hooks.listeners(runtime=runtime)
         for listener in listeners:
             key = "server.listen" if listener.name == "dashboard" else f"{listener.name}.listen"
             sock = bind_socket(listener.address, key)

@@ -13,7 +13,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["SlidingWindowLimiter", "TokenBucketLimiter", "burst_for"]
+from stowage.core.kernel.services import ServiceKey
+
+__all__ = ["LOGIN_LIMITER", "SlidingWindowLimiter", "TokenBucketLimiter", "burst_for"]
 
 Clock = Callable[[], float]
 _EVICT_EVERY = 1024  # calls between idle-key sweeps
@@ -108,3 +110,7 @@ class TokenBucketLimiter:
         idle = max(1.0, self.burst / self.rate)
         for key in [k for k, (_, last) in self._buckets.items() if now - last > idle]:
             del self._buckets[key]
+
+
+LOGIN_LIMITER: ServiceKey[SlidingWindowLimiter] = ServiceKey("ratelimit.login", provider="auth_local")
+"""The per-IP login limiter (RL-1), shared by every login route (local password, OIDC …)."""

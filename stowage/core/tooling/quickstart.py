@@ -11,14 +11,24 @@ import argparse
 import os
 import secrets
 import string
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
 
 from stowage.core.kernel.errors import ConfigError
 
-__all__ = ["add_arguments", "run"]
+if TYPE_CHECKING:
+    from stowage.core.kernel.runtime import Runtime
+
+__all__ = ["QuickstartStep", "add_arguments", "run"]
+
+QuickstartStep: TypeAlias = (
+    "Callable[[Runtime, argparse.Namespace, Callable[[], str]], Awaitable[dict[str, str]]]"
+)
+"""One step of ``stowage quickstart`` (``stowage_quickstart_steps``): gets the Runtime, the parsed
+arguments and a password generator; returns the banner lines it wants shown."""
 
 ACCESS_ENV = "QUICKSTART_UPSTREAM_ACCESS_KEY"
 SECRET_ENV = "QUICKSTART_UPSTREAM_SECRET_KEY"
@@ -116,7 +126,7 @@ async def run(args: argparse.Namespace) -> int:
 async def _prepare(runtime: Any, args: argparse.Namespace) -> dict[str, str]:
     """Create the admin and a first credential where the plugins that own them are loaded."""
     info: dict[str, str] = {}
-    for step in runtime.services.get("quickstart_steps", []):
+    for step in await runtime.hooks.quickstart_steps(runtime=runtime):
         info.update(await step(runtime, args, _random_password))
     return info
 

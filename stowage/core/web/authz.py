@@ -18,6 +18,7 @@ from quart import current_app, g, request
 
 from stowage.core.contracts.identity import Identity
 from stowage.core.kernel.errors import Forbidden, RateLimited, Unauthorized
+from stowage.core.kernel.services import ServiceKey
 from stowage.core.security.ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
@@ -70,12 +71,13 @@ def optional_identity() -> Identity | None:
     return getattr(g, "identity", None)
 
 
+_API_SESSION_LIMITER: ServiceKey[SlidingWindowLimiter] = ServiceKey("ratelimit.api_session", provider="core")
+
+
 def _session_limiter(runtime: Runtime) -> SlidingWindowLimiter:
-    limiter = runtime.services.get("ratelimit.api_session")
-    if limiter is None:
-        limiter = SlidingWindowLimiter(runtime.settings.ratelimit.api_per_minute, 60.0)
-        runtime.services["ratelimit.api_session"] = limiter
-    return limiter  # type: ignore[no-any-return]
+    return runtime.memo(
+        _API_SESSION_LIMITER, lambda: SlidingWindowLimiter(runtime.settings.ratelimit.api_per_minute, 60.0)
+    )
 
 
 async def api_guard(runtime: Runtime) -> None:
@@ -85,9 +87,7 @@ async def api_guard(runtime: Runtime) -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or getattr(view, "_stowage_public", False):
         return
-    identity: Identity | None = await runtime.call_first(
-        "stowage_authenticate", request=request, runtime=runtime
-    )
+    identity = await runtime.hooks.authenticate(request=request, runtime=runtime)
     if identity is None:
         raise Unauthorized("authentication required")
     g.identity = identity

@@ -2,7 +2,7 @@
 
 How the parts combine:
 
-* ``recorder`` — ``QueueRecorder``, installed at start-up as ``runtime.services["audit"]`` so
+* ``recorder`` — ``QueueRecorder``, provided at start-up under ``stowage.core.contracts.audit.AUDIT`` so
   ``stowage.core.contracts.audit.recorder(runtime)`` finds it. ``record`` puts events on a bounded queue
   (``audit.queue_size``) and never blocks; one drain task asks ``stowage_audit_sample`` about
   each event, writes batches of up to ``audit.batch_size`` through the store's audit area
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint
 
+from stowage.core.contracts.audit import AUDIT
 from stowage.hooks import hookimpl
 from stowage.plugins.audit.api import blueprint
 from stowage.plugins.audit.recorder import QueueRecorder
@@ -31,17 +32,14 @@ from stowage.plugins.audit.sampling import stowage_audit_sample
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
-__all__ = ["SERVICE", "QueueRecorder", "stowage_audit_sample"]
-
-#: Key of the recorder in ``runtime.services`` (read by ``stowage.core.contracts.audit.recorder``).
-SERVICE = "audit"
+__all__ = ["QueueRecorder", "stowage_audit_sample"]
 
 
 @hookimpl
 def stowage_startup(runtime: Runtime) -> None:
     """Install the recorder and start its drain task and its drop reporter."""
     recorder = QueueRecorder(runtime)
-    runtime.services[SERVICE] = recorder
+    runtime.provide(AUDIT, recorder)
     runtime.spawn(recorder.run(), "audit-writer")
     runtime.spawn(recorder.report_drops_periodically(), "audit-drop-reporter")
 
@@ -49,7 +47,7 @@ def stowage_startup(runtime: Runtime) -> None:
 @hookimpl
 async def stowage_shutdown(runtime: Runtime) -> None:
     """Write everything queued so far before the store closes."""
-    recorder = runtime.services.get(SERVICE)
+    recorder = runtime.find(AUDIT)
     if isinstance(recorder, QueueRecorder):
         await recorder.close()
 

@@ -168,9 +168,7 @@ class QueueRecorder:
         if self._sample_inline:
             return True  # already decided in record(); asking again would square the rate
         try:
-            decision = await self._runtime.call_first(
-                "stowage_audit_sample", event=event, runtime=self._runtime
-            )
+            decision = await self._runtime.hooks.audit_sample(event=event, runtime=self._runtime)
         except Exception:
             # A broken sampler must not cost audit rows: record the event.
             log.exception("audit sampling hook failed; keeping the event", extra={"action": event.action})
@@ -196,9 +194,7 @@ class QueueRecorder:
         if not self._has_exporters:
             return  # nobody to hand the batch to: skip building id-stamped copies
         committed = [event.with_id(i) for event, i in zip(events, ids, strict=True)]
-        await hookcall.call_all_logged(
-            self._runtime.pm, "stowage_audit_export", events=committed, runtime=self._runtime
-        )
+        await self._runtime.hooks.audit_export(events=committed, runtime=self._runtime)
 
     # --- drop accounting -----------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 How the parts combine:
 
-* ``sessions`` — ``SessionManager``, one per Runtime (``runtime.services["auth_local.sessions"]``):
+* ``sessions`` — ``SessionManager``, one per Runtime (``sessions.SESSIONS``):
   issues sessions, attaches a cookie to an ``Identity`` through a 30 s cache, coalesces
   ``last_seen_at`` writes (flushed every 2 s and at shutdown), purges dead sessions every 5 min.
   Semantics: a session dies ``auth.session.lifetime`` after it was created
@@ -32,12 +32,13 @@ from stowage.hooks import hookimpl
 from stowage.plugins.auth_local import login, me, users_api
 from stowage.plugins.auth_local.commands import COMMANDS
 from stowage.plugins.auth_local.local_users import quickstart_admin
-from stowage.plugins.auth_local.sessions import FLUSH_EVERY, PURGE_EVERY, SERVICE, SessionManager, manager
+from stowage.plugins.auth_local.sessions import FLUSH_EVERY, PURGE_EVERY, SESSIONS, SessionManager, manager
 from stowage.plugins.auth_local.static import load_static_admin
 
 if TYPE_CHECKING:
-    from stowage.core.kernel.command import Command
+    from stowage.core.kernel.cli import Command
     from stowage.core.kernel.runtime import Runtime
+    from stowage.core.tooling.quickstart import QuickstartStep
 
 __all__ = ["quickstart_admin"]
 
@@ -62,15 +63,19 @@ def stowage_blueprints(runtime: Runtime) -> list[Any]:
 @hookimpl
 def stowage_startup(runtime: Runtime) -> None:
     sessions = SessionManager(runtime, load_static_admin(runtime.settings, runtime.environ))
-    runtime.services[SERVICE] = sessions
-    runtime.services.setdefault("quickstart_steps", []).append(quickstart_admin)
+    runtime.provide(SESSIONS, sessions)
     runtime.spawn(sessions.run_every(FLUSH_EVERY, "flush"), "auth_local-session-touch")
     runtime.spawn(sessions.run_every(PURGE_EVERY, "purge"), "auth_local-session-purge")
 
 
 @hookimpl
+def stowage_quickstart_steps(runtime: Runtime) -> list[QuickstartStep]:
+    return [quickstart_admin]
+
+
+@hookimpl
 async def stowage_shutdown(runtime: Runtime) -> None:
-    sessions: SessionManager | None = runtime.services.get(SERVICE)
+    sessions = runtime.find(SESSIONS)
     if sessions is not None:
         await sessions.flush()
 

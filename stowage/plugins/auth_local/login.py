@@ -11,7 +11,7 @@ from stowage.core.contracts.accounts import FLAG_MUST_CHANGE_PW, Session, at, us
 from stowage.core.contracts.audit import audit_request
 from stowage.core.kernel.errors import BadRequest, RateLimited, Unauthorized
 from stowage.core.security.passwords import DUMMY_HASH, verify_password
-from stowage.core.security.ratelimit import SlidingWindowLimiter
+from stowage.core.security.ratelimit import LOGIN_LIMITER, SlidingWindowLimiter
 from stowage.core.web.request_context import client_ip, current_runtime, is_https, read_json
 from stowage.plugins.auth_local.phantoms import phantom_lockout
 from stowage.plugins.auth_local.sessions import manager
@@ -29,14 +29,9 @@ blueprint = Blueprint("auth_local_login", __name__)
 
 
 def login_limiter(runtime: Runtime) -> SlidingWindowLimiter:
-    """The per-IP login limiter, shared with any other login route (e.g. OIDC)."""
-    limiter = runtime.services.get("ratelimit.login")
-    if limiter is None:
-        rl = runtime.settings.ratelimit
-        limiter = runtime.services["ratelimit.login"] = SlidingWindowLimiter(
-            rl.login_attempts, rl.login_window
-        )
-    return limiter  # type: ignore[no-any-return]
+    """The per-IP login limiter (RL-1), shared with any other login route (e.g. OIDC)."""
+    rl = runtime.settings.ratelimit
+    return runtime.memo(LOGIN_LIMITER, lambda: SlidingWindowLimiter(rl.login_attempts, rl.login_window))
 
 
 def _set_cookies(response: Response, session: Session) -> None:

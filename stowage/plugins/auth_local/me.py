@@ -7,6 +7,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify
 
 from stowage.core.contracts.accounts import at, users
+from stowage.core.contracts.identity import OIDC_LOGIN
 from stowage.core.kernel.errors import BadRequest, Unauthorized
 from stowage.core.security.passwords import hash_password, verify_password
 from stowage.core.web.authz import current_identity, public, requires
@@ -25,7 +26,7 @@ blueprint = Blueprint("auth_local_me", __name__)
 async def auth_config() -> Response:
     runtime = current_runtime()
     # OIDC is listed only once a provider initialised (its plugin registers the service).
-    modes = [m for m in runtime.settings.auth.modes if m != "oidc" or runtime.services.get("auth.oidc")]
+    modes = [m for m in runtime.settings.auth.modes if m != "oidc" or runtime.find(OIDC_LOGIN) is not None]
     return jsonify(
         {"modes": modes, "allow_self_registration": runtime.settings.auth.local.allow_self_registration}
     )

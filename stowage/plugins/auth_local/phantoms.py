@@ -14,13 +14,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stowage.core.kernel.services import ServiceKey
+
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
 __all__ = ["MAX_NAMES", "PhantomLockout", "phantom_lockout"]
 
 MAX_NAMES = 10_000
-_SERVICE = "auth_local.phantom_lockout"
+_SERVICE: ServiceKey[PhantomLockout] = ServiceKey("auth_local.phantom_lockout", provider="auth_local")
 
 
 @dataclass
@@ -57,8 +59,5 @@ class PhantomLockout:
 
 def phantom_lockout(runtime: Runtime) -> PhantomLockout:
     """The Runtime's lockout for names without a usable account (created on first use)."""
-    found: PhantomLockout | None = runtime.services.get(_SERVICE)
-    if found is None:
-        local = runtime.settings.auth.local
-        found = runtime.services[_SERVICE] = PhantomLockout(local.lockout_max_attempts, local.lockout_window)
-    return found
+    local = runtime.settings.auth.local
+    return runtime.memo(_SERVICE, lambda: PhantomLockout(local.lockout_max_attempts, local.lockout_window))

@@ -16,19 +16,20 @@ from typing import TYPE_CHECKING
 from stowage.core.contracts.accounts import Session, at, sessions, users
 from stowage.core.contracts.identity import Identity
 from stowage.core.formats.ids import new_token
+from stowage.core.kernel.services import ServiceKey
 from stowage.plugins.auth_local.static import STATIC_ID, StaticAdmin
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
-__all__ = ["SessionManager", "manager"]
+__all__ = ["SESSIONS", "SessionManager", "manager"]
 
 log = logging.getLogger("stowage.auth")
 
 CACHE_TTL = 30.0  # seconds an attached identity is reused without reading the database
 FLUSH_EVERY = 2.0  # seconds between last-seen flushes (touch coalescing)
 PURGE_EVERY = 300.0  # seconds between expired-session purges and cache reaps
-SERVICE = "auth_local.sessions"
+SESSIONS: ServiceKey[SessionManager] = ServiceKey("auth_local.sessions", provider="auth_local")
 
 
 @dataclass
@@ -169,5 +170,4 @@ class SessionManager:
 
 def manager(runtime: Runtime) -> SessionManager:
     """The Runtime's session manager (installed by the auth_local plugin at start-up)."""
-    found: SessionManager = runtime.service(SERVICE)
-    return found
+    return runtime.get(SESSIONS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stowage.core.contracts.backends import BACKENDS
 from stowage.hooks import hookimpl
 from stowage.plugins.backends.admin_api import admin_backends
 from stowage.plugins.backends.health import probe_all, probe_loop
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 async def stowage_startup(runtime: Runtime) -> None:
     """Load settings-file backends, then database rows; probe them all, then every 60 s."""
     registry = Registry(runtime)
-    runtime.services["backends"] = registry
+    runtime.provide(BACKENDS, registry)
     await registry.load_settings()
     await registry.load_database()
     await probe_all(registry)
@@ -39,8 +40,8 @@ async def stowage_startup(runtime: Runtime) -> None:
 
 @hookimpl
 async def stowage_shutdown(runtime: Runtime) -> None:
-    registry = runtime.services.pop("backends", None)
-    if registry is not None:
+    registry = runtime.withdraw(BACKENDS)
+    if isinstance(registry, Registry):
         await registry.close()
 
 

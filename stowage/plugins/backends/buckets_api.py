@@ -10,6 +10,7 @@ from quart import Blueprint, Response, jsonify
 from stowage.core.contracts.driver import BucketInfo
 from stowage.core.formats.s3names import check_bucket, check_bucket_name
 from stowage.core.formats.timefmt import to_rfc3339
+from stowage.core.kernel.services import ServiceKey
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.backends.errors import install_error_handler
@@ -41,12 +42,11 @@ class BucketListCache:
         self._entries.pop(backend_id, None)
 
 
+_BUCKET_CACHE: ServiceKey[BucketListCache] = ServiceKey("backends.bucket_cache", provider="backends")
+
+
 def bucket_cache() -> BucketListCache:
-    services = current_runtime().services
-    cache = services.get("backends.bucket_cache")
-    if cache is None:
-        cache = services["backends.bucket_cache"] = BucketListCache()
-    return cache  # type: ignore[no-any-return]
+    return current_runtime().memo(_BUCKET_CACHE, BucketListCache)
 
 
 def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from stowage.core.contracts.backends import HealthProbe, RegisteredBackend
 from stowage.core.kernel.errors import RateLimited
+from stowage.core.kernel.services import ServiceKey
 from stowage.core.security.ratelimit import SlidingWindowLimiter
 from stowage.plugins.backends.health import PROBE_TIMEOUT, probe_entry
 
@@ -24,7 +25,7 @@ __all__ = ["MIN_INTERVAL", "PER_SESSION_PER_MINUTE", "ProbeGate", "probe_gate"]
 
 MIN_INTERVAL = 10.0
 PER_SESSION_PER_MINUTE = 30
-_SERVICE = "backends.probe_gate"
+_SERVICE: ServiceKey[ProbeGate] = ServiceKey("backends.probe_gate", provider="backends")
 
 
 class ProbeGate:
@@ -58,7 +59,4 @@ class ProbeGate:
 
 def probe_gate(runtime: Runtime) -> ProbeGate:
     """The Runtime's gate (created on first use)."""
-    gate: ProbeGate | None = runtime.services.get(_SERVICE)
-    if gate is None:
-        gate = runtime.services[_SERVICE] = ProbeGate(runtime)
-    return gate
+    return runtime.memo(_SERVICE, lambda: ProbeGate(runtime))

@@ -109,12 +109,12 @@ class Registry:
         The spec carries ``backend_network.denied_networks`` so the driver refuses them at
         connect time."""
         spec = replace(spec, denied_networks=self._runtime.settings.backend_denied_networks)
-        driver = await self._runtime.call_first("stowage_storage_driver", backend=spec)
+        driver = await self._runtime.hooks.storage_driver(backend=spec)
         if driver is None:
             raise ConfigError(
                 f'unknown backend type "{spec.type}" (supported: s3v4)', key=f"backends.{spec.id}.type"
             )
-        return driver  # type: ignore[no-any-return]
+        return driver
 
     async def register(self, spec: BackendSpec) -> RegisteredBackend:
         """Register (or replace) ``spec``; a replaced entry keeps its health and its old driver is closed."""

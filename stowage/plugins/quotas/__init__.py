@@ -1,8 +1,7 @@
 """Built-in ``quotas``: per-bucket soft/hard byte caps and usage tracking.
 
-How the parts combine: ``tracker.QuotaTracker`` is the service installed as
-``runtime.services["quotas"]`` (the ``stowage.core.contracts.quotas.QuotaService`` contract) that the
-dashboard's upload/copy seams and the S3 proxy's write guard call; its limits come from the
+How the parts combine: ``tracker.QuotaTracker`` is the service provided as ``QUOTAS`` (the
+``stowage.core.contracts.quotas.QuotaService`` contract) that the dashboard's upload/copy seams and the S3 proxy's write guard call; its limits come from the
 ``stowage_quota_limits`` hook, whose store-backed default below is ``trylast``; ``api`` serves
 the per-bucket quota routes. Usage is scanned at start-up and every ``quotas.scan_interval``.
 """
@@ -11,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stowage.core.contracts.quotas import QUOTAS
 from stowage.hooks import hookimpl
 from stowage.plugins.quotas.api import blueprint
-from stowage.plugins.quotas.tracker import QuotaTracker
+from stowage.plugins.quotas.tracker import TRACKER, QuotaTracker
 
 if TYPE_CHECKING:
     from stowage.core.contracts.quotas import QuotaLimits
@@ -25,7 +25,7 @@ __all__ = ["stowage_blueprints", "stowage_quota_limits", "stowage_shutdown", "st
 @hookimpl(trylast=True)
 def stowage_quota_limits(backend_id: str, bucket: str, runtime: Runtime) -> QuotaLimits | None:
     """Default limit source: the ``bucket_quotas`` rows (cached, reloaded on every API change)."""
-    tracker: QuotaTracker | None = runtime.services.get("quotas")
+    tracker = runtime.find(TRACKER)
     return tracker.store_limits(backend_id, bucket) if tracker is not None else None
 
 
@@ -33,13 +33,15 @@ def stowage_quota_limits(backend_id: str, bucket: str, runtime: Runtime) -> Quot
 async def stowage_startup(runtime: Runtime) -> None:
     tracker = QuotaTracker(runtime)
     await tracker.reload_limits()
-    runtime.services["quotas"] = tracker
+    runtime.provide(TRACKER, tracker)
+    runtime.provide(QUOTAS, tracker)
     runtime.spawn(tracker.run(runtime.settings.quota_scan_interval), "quotas.scan")
 
 
 @hookimpl
 async def stowage_shutdown(runtime: Runtime) -> None:
-    runtime.services.pop("quotas", None)
+    runtime.withdraw(QUOTAS)
+    runtime.withdraw(TRACKER)
 
 
 @hookimpl

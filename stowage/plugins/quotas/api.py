@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from quart import Blueprint, Response, jsonify
 
 from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.backends import BACKENDS
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import BackendFailure, BadRequest, NotFound
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.quotas.tracker import TRACKER
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
@@ -26,17 +28,16 @@ blueprint = Blueprint("quotas", __name__)
 
 
 def _tracker(runtime: Runtime, backend_id: str) -> QuotaTracker:
-    registry = runtime.services.get("backends")
+    registry = runtime.find(BACKENDS)
     if registry is None or registry.get(backend_id) is None:
         raise NotFound("backend not found")
-    tracker: QuotaTracker = runtime.service("quotas")
-    return tracker
+    return runtime.get(TRACKER)
 
 
 async def quota_json(runtime: Runtime, tracker: QuotaTracker, backend_id: str, bucket: str) -> dict[str, Any]:
-    """The quota's API shape (the original code's field names), empty optional fields left out."""
+    """The QUOTA-5 shape (the original code's field names), empty optional fields left out."""
     limits = await tracker.limits(backend_id, bucket)
-    row = await runtime.store.quotas.get(backend_id, bucket)  # type: ignore[attr-defined]
+    row = await runtime.store.quotas.get(backend_id, bucket)
     usage = tracker.usage(backend_id, bucket)
     out: dict[str, Any] = {"configured": limits is not None, "has_usage": usage is not None}
     if limits is not None:
@@ -85,7 +86,7 @@ async def put_quota(backend_id: str, bucket: str) -> Response:
         raise _invalid("set soft_bytes or hard_bytes (use DELETE to remove the quota)")
     if soft > 0 and hard > 0 and soft > hard:
         raise _invalid("soft_bytes must not exceed hard_bytes")
-    await runtime.store.quotas.upsert(  # type: ignore[attr-defined]
+    await runtime.store.quotas.upsert(
         backend_id,
         bucket,
         soft_bytes=soft,
@@ -105,7 +106,7 @@ async def put_quota(backend_id: str, bucket: str) -> Response:
 async def delete_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
     tracker = _tracker(runtime, backend_id)
-    await runtime.store.quotas.delete(backend_id, bucket)  # type: ignore[attr-defined]
+    await runtime.store.quotas.delete(backend_id, bucket)
     await tracker.reload_limits()
     audit_request("quota.delete", backend=backend_id, bucket=bucket)
     return Response("", status=204)

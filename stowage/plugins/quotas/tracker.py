@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stowage.core.contracts.audit import AuditEvent, recorder
-from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.backends import BACKENDS, backend_registry
 from stowage.core.contracts.quotas import QuotaExceededError, QuotaLimits, Usage
+from stowage.core.kernel.services import ServiceKey
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
 
-__all__ = ["SCAN_PAGE", "SYNC_SCAN_TIMEOUT", "QuotaTracker", "as_limits"]
+__all__ = ["SCAN_PAGE", "SYNC_SCAN_TIMEOUT", "TRACKER", "QuotaTracker", "as_limits"]
 
 log = logging.getLogger("stowage.quotas")
 
@@ -40,6 +41,10 @@ def as_limits(value: Any) -> QuotaLimits | None:
         return None
     limits = value if isinstance(value, QuotaLimits) else QuotaLimits(int(value[0]), int(value[1]))
     return limits if limits.soft_bytes > 0 or limits.hard_bytes > 0 else None
+
+
+TRACKER: ServiceKey[QuotaTracker] = ServiceKey("quotas.tracker", provider="quotas")
+"""The concrete tracker (limits reload, store-backed limits); others use ``core.quotas.QUOTAS``."""
 
 
 class QuotaTracker:
@@ -59,7 +64,7 @@ class QuotaTracker:
 
     async def reload_limits(self) -> None:
         """Re-read the ``bucket_quotas`` rows (after start-up and every API mutation)."""
-        rows = await self._runtime.store.quotas.list()  # type: ignore[attr-defined]
+        rows = await self._runtime.store.quotas.list()
         self._store_limits = {(r.backend_id, r.bucket): QuotaLimits(r.soft_bytes, r.hard_bytes) for r in rows}
 
     def store_limits(self, backend_id: str, bucket: str) -> QuotaLimits | None:
@@ -67,8 +72,8 @@ class QuotaTracker:
         return self._store_limits.get((backend_id, bucket))
 
     async def limits(self, backend_id: str, bucket: str) -> QuotaLimits | None:
-        found = await self._runtime.call_first(
-            "stowage_quota_limits", backend_id=backend_id, bucket=bucket, runtime=self._runtime
+        found = await self._runtime.hooks.quota_limits(
+            backend_id=backend_id, bucket=bucket, runtime=self._runtime
         )
         return as_limits(found)
 
@@ -165,7 +170,7 @@ class QuotaTracker:
     async def run(self, interval: float) -> None:
         """Scan once the backend registry is up, then every ``interval`` (negative: once only)."""
         for _ in range(100):
-            if "backends" in self._runtime.services:
+            if self._runtime.find(BACKENDS) is not None:
                 break
             await asyncio.sleep(0.1)
         while True:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.kernel.config import parse_listen
 from stowage.core.kernel.metrics import ScrapeGauge
 from stowage.core.kernel.server import Listener
@@ -19,14 +20,23 @@ from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy.app import ProxyApp
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, stowage_credential_lookup
 from stowage.plugins.s3proxy.credentials_api import credential_blueprints
+from stowage.plugins.s3proxy.keys import PROXY_APP, PROXY_LISTENER
 from stowage.plugins.s3proxy.policies import install_policies, policy_blueprints
 from stowage.plugins.s3proxy.quickstart import quickstart_credential
 from stowage.plugins.s3proxy.sigv4 import SigningKeyCache
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
+    from stowage.core.tooling.quickstart import QuickstartStep
 
-__all__ = ["stowage_blueprints", "stowage_credential_lookup", "stowage_shutdown", "stowage_startup"]
+__all__ = [
+    "stowage_blueprints",
+    "stowage_credential_lookup",
+    "stowage_listeners",
+    "stowage_quickstart_steps",
+    "stowage_shutdown",
+    "stowage_startup",
+]
 
 
 @hookimpl
@@ -36,22 +46,33 @@ async def stowage_startup(runtime: Runtime) -> None:
     signing_keys = SigningKeyCache()
     cache = StoreCredentialCache(runtime, signing_keys.clear)
     await cache.reload()
-    runtime.services["credentials"] = cache
+    runtime.provide(CREDENTIALS, cache)
     runtime.registry.register(
         ScrapeGauge("stowage_s3_credential_cache_size", "Cached virtual credentials.", lambda: len(cache))
     )
     runtime.spawn(cache.run_periodic(), "s3proxy.credentials.reload")
     app = ProxyApp(runtime, cache, signing_keys)
     await install_policies(runtime, app)
-    runtime.services["s3proxy"] = app
+    runtime.provide(PROXY_APP, app)
     listener = Listener("s3_proxy", parse_listen(runtime.settings.s3_proxy.listen, "s3_proxy.listen"), app)
-    runtime.services.setdefault("listeners", []).append(listener)
-    runtime.services.setdefault("quickstart_steps", []).append(quickstart_credential)
+    runtime.provide(PROXY_LISTENER, listener)
+
+
+@hookimpl
+def stowage_listeners(runtime: Runtime) -> list[Listener]:
+    listener = runtime.find(PROXY_LISTENER)
+    return [listener] if listener is not None else []
+
+
+@hookimpl
+def stowage_quickstart_steps(runtime: Runtime) -> list[QuickstartStep]:
+    return [quickstart_credential] if runtime.find(PROXY_APP) is not None else []
 
 
 @hookimpl
 async def stowage_shutdown(runtime: Runtime) -> None:
-    app = runtime.services.pop("s3proxy", None)
+    runtime.withdraw(PROXY_LISTENER)
+    app = runtime.withdraw(PROXY_APP)
     if app is not None:
         await app.forwarder.close()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.contracts.backends import backend_registry
 from stowage.core.security.ratelimit import TokenBucketLimiter
 from stowage.plugins.s3proxy.classify import check_anonymous, query_keys
 from stowage.plugins.s3proxy.s3errors import (
@@ -74,7 +73,7 @@ def anonymous_handler(cache: PolicyCache) -> Any:
             reason = error.result if isinstance(error, AccessDenied | SlowDown) else "unconfigured-bucket"
             app.metrics.anonymous_reject(reason)
             raise
-        backend = backend_registry(app.runtime).get(binding.backend_id)
+        backend = app.backends.get(binding.backend_id)
         if backend is None:
             raise InternalError(
                 f'backend "{binding.backend_id}": not registered', result="backend-unavailable"

@@ -14,10 +14,11 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.contracts.audit import AuditEvent, drops_without_looking, recorder
-from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.audit import AuditEvent, AuditRecorder, drops_without_looking, recorder
+from stowage.core.contracts.backends import BackendRegistry, backend_registry
 from stowage.core.contracts.credentials import READ_METHODS
 from stowage.core.formats.ids import new_request_id
 from stowage.core.security.ratelimit import TokenBucketLimiter
@@ -151,6 +152,15 @@ class ProxyApp:
         # audit.durability: sync — the last body message waits for the request's audit row
         self.audit_sync = runtime.settings.audit.durability == "sync"
 
+    # Resolved on first use (every plugin has started by then), then a plain attribute read.
+    @cached_property
+    def backends(self) -> BackendRegistry:
+        return backend_registry(self.runtime)
+
+    @cached_property
+    def audit(self) -> AuditRecorder:
+        return recorder(self.runtime)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
@@ -215,7 +225,7 @@ class ProxyApp:
         if copy_source is not None:
             self.check_scope(req, credential, parse_copy_source(copy_source).bucket)
         req.backend_id = credential.backend_id
-        backend = backend_registry(self.runtime).get(credential.backend_id)
+        backend = self.backends.get(credential.backend_id)
         if backend is None:
             raise InternalError(
                 f'backend "{credential.backend_id}": not registered', result="backend-unavailable"
@@ -234,8 +244,8 @@ class ProxyApp:
             req.access_key = parsed.access_key_id
             credential = self.credentials.get(parsed.access_key_id)
             if credential is None:
-                credential = await self.runtime.call_first(
-                    "stowage_credential_lookup", access_key_id=parsed.access_key_id, runtime=self.runtime
+                credential = await self.runtime.hooks.credential_lookup(
+                    access_key_id=parsed.access_key_id, runtime=self.runtime
                 )
                 if credential is not None and not credential.usable(_utc(self.runtime.clock())):
                     credential = None
@@ -360,7 +370,7 @@ class ProxyApp:
 
     async def audit_committed(self) -> None:
         """Wait until the audit events recorded so far (this request's included) are committed."""
-        await recorder(self.runtime).flush()
+        await self.audit.flush()
 
     def _finish(self, req: ProxyRequest) -> None:
         status = req.status or 499
@@ -396,7 +406,7 @@ class ProxyApp:
             )
         if req.scope.get("stowage.skip_audit"):  # e.g. CORS preflights (CORS-2: no audit)
             return
-        audit = recorder(self.runtime)
+        audit = self.audit
         outcome = "ok" if status < 400 else ("denied" if status < 500 else "error")
         if drops_without_looking(audit, origin="proxy", method=req.method, outcome=outcome):
             return  # sampled out for certain: don't build the event

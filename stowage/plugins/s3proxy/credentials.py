@@ -19,10 +19,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING
 
 from stowage.core.contracts.accounts import User, UserFilter, users
-from stowage.core.contracts.credentials import VirtualCredential
+from stowage.core.contracts.credentials import CREDENTIALS, CredentialRepository, VirtualCredential
 from stowage.core.kernel.errors import SecretKeyError
 from stowage.hooks import hookimpl
 
@@ -44,50 +44,9 @@ RELOAD_INTERVAL = 30.0
 """Seconds between periodic rebuilds (the cache is at most this stale without API mutations)."""
 
 
-class CredentialRepository(Protocol):
-    """``store.credentials``: the ``s3_credentials`` rows (``stowage.plugins.sqlite.credentials``)."""
-
-    async def list(self, user_id: str | None = None) -> list[StoredCredential]:
-        """Every row ordered by access key; only ``user_id``'s rows when given."""
-        ...
-
-    async def get(self, access_key: str) -> StoredCredential | None: ...
-
-    async def insert(
-        self,
-        *,
-        access_key: str,
-        secret_key_enc: bytes,
-        backend_id: str,
-        buckets: Sequence[str],
-        created_at: datetime,
-        created_by: str = "",
-        user_id: str = "",
-        description: str = "",
-        enabled: bool = True,
-        expires_at: datetime | None = None,
-    ) -> StoredCredential: ...
-
-    async def update(
-        self,
-        access_key: str,
-        *,
-        updated_at: datetime,
-        updated_by: str = "",
-        buckets: Sequence[str] | None = None,
-        description: str | None = None,
-        enabled: bool | None = None,
-        expires_at: datetime | None = None,
-        clear_expires_at: bool = False,
-    ) -> StoredCredential | None: ...
-
-    async def delete(self, access_key: str) -> bool: ...
-
-
 def credential_repository(runtime: Runtime) -> CredentialRepository:
     """The store's credential repository."""
-    store: Any = runtime.store
-    return cast("CredentialRepository", store.credentials)
+    return runtime.store.credentials
 
 
 def _nothing() -> None:
@@ -192,9 +151,6 @@ class StoreCredentialCache:
 
 @hookimpl(trylast=True)
 def stowage_credential_lookup(access_key_id: str, runtime: Runtime) -> VirtualCredential | None:
-    """Default source: answer from the store-backed cache (``runtime.services["credentials"]``)."""
-    cache = runtime.services.get("credentials")
-    if cache is None:
-        return None
-    found: VirtualCredential | None = cache.get(access_key_id)
-    return found
+    """Default source: answer from the store-backed cache (``runtime.get(CREDENTIALS)``)."""
+    cache = runtime.find(CREDENTIALS)
+    return cache.get(access_key_id) if cache is not None else None

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from quart import Blueprint, Response, has_request_context, jsonify, request
 
 from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.backends import BACKENDS
+from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.formats.s3names import is_bucket_name
 from stowage.core.formats.timefmt import parse_rfc3339, to_rfc3339
 from stowage.core.kernel.config import parse_listen
@@ -24,6 +26,7 @@ from stowage.core.kernel.errors import BadRequest, Conflict, NotFound, ServiceUn
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.s3proxy.credentials import credential_repository
+from stowage.plugins.s3proxy.keys import PROXY_LISTENER
 
 if TYPE_CHECKING:
     from stowage.core.contracts.credentials import StoredCredential
@@ -84,9 +87,9 @@ def _listener_url(runtime: Runtime) -> str:
     becomes the host name this API request came to, which reaches the same machine."""
     address = parse_listen(runtime.settings.s3_proxy.listen, "s3_proxy.listen")
     port = address.port
-    for listener in runtime.services.get("listeners", ()):
-        if listener.name == "s3_proxy" and listener.port:
-            port = listener.port
+    listener = runtime.find(PROXY_LISTENER)
+    if listener is not None and listener.port:
+        port = listener.port
     host = address.host
     if host in _ANY_ADDRESS:
         asked = urlsplit("//" + request.host).hostname if has_request_context() else None
@@ -102,7 +105,7 @@ def _bucket_url(base: str, bucket: str, path_style: bool) -> str:
 
 
 def _path_style(runtime: Runtime, backend_id: str) -> bool:
-    registry = runtime.services.get("backends")
+    registry = runtime.find(BACKENDS)
     entry = registry.get(backend_id) if registry is not None else None
     return bool(entry.spec.path_style) if entry is not None else True
 
@@ -162,7 +165,7 @@ def _expiry(text: str) -> datetime:
 
 
 def _check_backend(runtime: Runtime, backend_id: str) -> None:
-    registry = runtime.services.get("backends")
+    registry = runtime.find(BACKENDS)
     if registry is not None and registry.get(backend_id) is None:
         raise _invalid("unknown backend")
 
@@ -171,7 +174,7 @@ def _check_backend(runtime: Runtime, backend_id: str) -> None:
 
 
 async def _reload(runtime: Runtime) -> None:
-    cache = runtime.services.get("credentials")
+    cache = runtime.find(CREDENTIALS)
     if cache is not None:
         await cache.reload()
 

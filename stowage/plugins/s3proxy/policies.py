@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stowage.core.contracts.quotas import QuotaExceededError
+from stowage.core.contracts.quotas import QUOTAS, QuotaExceededError
 from stowage.plugins.s3proxy.anonymous import anonymous_handler
 from stowage.plugins.s3proxy.cors import cors_response_headers, preflight_handler
+from stowage.plugins.s3proxy.keys import POLICIES
 from stowage.plugins.s3proxy.policy_api import policy_api_blueprints
 from stowage.plugins.s3proxy.policycache import PolicyCache
 from stowage.plugins.s3proxy.postobject import post_object_handler
@@ -40,13 +41,13 @@ async def install_policies(runtime: Runtime, app: ProxyApp) -> PolicyCache:
     """Load the policy cache (reloaded every 30 s) and register every policy extension on ``app``."""
     cache = PolicyCache(runtime)
     await cache.reload()
-    runtime.services["s3proxy.policies"] = cache
+    runtime.provide(POLICIES, cache)
     runtime.spawn(cache.run_periodic(), "s3proxy.policies.reload")
     app.pre_auth.extend([preflight_handler(cache), post_object_handler, anonymous_handler(cache)])
     app.response_headers.append(cors_response_headers(cache))
 
     async def quota_guard(req: ProxyRequest, incoming: int) -> None:
-        quotas = runtime.services.get("quotas")
+        quotas = runtime.find(QUOTAS)
         if quotas is None:
             return
         req.scope[_INCOMING] = incoming
@@ -56,7 +57,7 @@ async def install_policies(runtime: Runtime, app: ProxyApp) -> PolicyCache:
             raise QuotaExceeded(str(exc), bucket=req.bucket) from None
 
     async def quota_account(req: ProxyRequest, status: int) -> None:
-        quotas = runtime.services.get("quotas")
+        quotas = runtime.find(QUOTAS)
         if quotas is None or not 200 <= status < 300 or not req.backend_id:
             return
         operation = req.operation

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from quart import Blueprint, Response, jsonify
 
 from stowage.core.contracts.audit import audit_request
+from stowage.core.contracts.backends import BACKENDS
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import BadRequest, NotFound
 from stowage.core.web.authz import current_identity, requires
@@ -85,7 +86,7 @@ def policy_api_blueprints() -> list[Blueprint]:
     @anonymous.get(ANON_PATH)
     @requires("admin")
     async def list_bindings() -> Response:
-        rows = await current_runtime().store.anonymous.list()  # type: ignore[attr-defined]
+        rows = await current_runtime().store.anonymous.list()
         return jsonify({"bindings": [binding_dto(row) for row in rows]})
 
     @anonymous.post(ANON_PATH)
@@ -93,7 +94,7 @@ def policy_api_blueprints() -> list[Blueprint]:
     async def upsert_binding() -> Response:
         runtime = current_runtime()
         backend_id, bucket, mode, rps = _binding_fields(await read_json(ANON_BODY_LIMIT))
-        row = await runtime.store.anonymous.upsert(  # type: ignore[attr-defined]
+        row = await runtime.store.anonymous.upsert(
             backend_id,
             bucket,
             mode=mode,
@@ -110,7 +111,7 @@ def policy_api_blueprints() -> list[Blueprint]:
     @requires("admin")
     async def delete_binding(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
-        if not await runtime.store.anonymous.delete(bid, bucket):  # type: ignore[attr-defined]
+        if not await runtime.store.anonymous.delete(bid, bucket):
             raise NotFound("binding not found")
         await _reload(runtime)
         audit_request("s3_anonymous.delete", backend=bid, bucket=bucket)
@@ -121,7 +122,7 @@ def policy_api_blueprints() -> list[Blueprint]:
     async def get_cors(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
         _known_backend(runtime, bid)
-        return jsonify({"rules": await runtime.store.cors.get(bid, bucket)})  # type: ignore[attr-defined]
+        return jsonify({"rules": await runtime.store.cors.get(bid, bucket)})
 
     @cors.put(CORS_PATH)
     @requires("admin")
@@ -130,7 +131,7 @@ def policy_api_blueprints() -> list[Blueprint]:
         _known_backend(runtime, bid)
         body = await read_json(CORS_BODY_LIMIT)
         rules = validate_rules(body.get("rules", []))
-        await runtime.store.cors.put(bid, bucket, rules, _now(runtime))  # type: ignore[attr-defined]
+        await runtime.store.cors.put(bid, bucket, rules, _now(runtime))
         await _reload(runtime)
         audit_request("bucket.cors.set", backend=bid, bucket=bucket, detail={"rules": len(rules)})
         return Response("", status=204)
@@ -139,6 +140,6 @@ def policy_api_blueprints() -> list[Blueprint]:
 
 
 def _known_backend(runtime: Runtime, bid: str) -> None:
-    registry = runtime.services.get("backends")
+    registry = runtime.find(BACKENDS)
     if registry is not None and registry.get(bid) is None:
         raise NotFound("backend not found")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stowage.plugins.s3proxy.cors import CorsRule
+from stowage.plugins.s3proxy.keys import POLICIES
 
 if TYPE_CHECKING:
     from stowage.core.contracts.credentials import StoredBinding
@@ -42,7 +43,7 @@ class PolicyCache:
 
     async def reload(self) -> None:
         """Re-read bindings and CORS rows from the store."""
-        store: Any = self._runtime.store
+        store = self._runtime.store
         async with self._lock:
             bindings: dict[str, StoredBinding] = {}
             for row in await store.anonymous.list():
@@ -66,5 +67,4 @@ class PolicyCache:
 
 def policy_cache(runtime: Runtime) -> PolicyCache | None:
     """The proxy's policy cache (None while the proxy is disabled)."""
-    found: PolicyCache | None = runtime.services.get("s3proxy.policies")
-    return found
+    return runtime.find(POLICIES)

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from werkzeug.http import parse_options_header
 from yarl import URL
 
-from stowage.core.contracts.backends import backend_registry
 from stowage.core.contracts.quotas import QuotaExceededError, quota_service
 from stowage.plugins.s3proxy.amzheaders import check_amz_headers
 from stowage.plugins.s3proxy.classify import key_addressing_problem
@@ -98,8 +97,8 @@ async def _authenticate(app: ProxyApp, req: ProxyRequest, fields: dict[str, str]
             )
             access_key = parsed.access_key_id
         req.access_key = access_key
-        credential = app.credentials.get(access_key) or await app.runtime.call_first(
-            "stowage_credential_lookup", access_key_id=access_key, runtime=app.runtime
+        credential = app.credentials.get(access_key) or await app.runtime.hooks.credential_lookup(
+            access_key_id=access_key, runtime=app.runtime
         )
         if credential is None or not credential.usable(datetime.fromtimestamp(app.runtime.clock(), UTC)):
             raise InvalidAccessKeyId()
@@ -119,7 +118,7 @@ async def _authenticate(app: ProxyApp, req: ProxyRequest, fields: dict[str, str]
         app.metrics.auth_failure(error.result)
         raise
     req.credential = credential
-    return credential  # type: ignore[no-any-return]
+    return credential
 
 
 async def _handle(app: ProxyApp, req: ProxyRequest, form: PostForm, send: Send) -> None:
@@ -202,7 +201,7 @@ async def _put(
     app: ProxyApp, req: ProxyRequest, backend_id: str, key: str, headers: list[tuple[bytes, bytes]],
     spool: IO[bytes], size: int,
 ) -> tuple[int, str, str, tuple[list[tuple[bytes, bytes]], bytes]]:  # fmt: skip
-    backend = backend_registry(app.runtime).get(backend_id)
+    backend = app.backends.get(backend_id)
     if backend is None:
         raise InternalError(f'backend "{backend_id}": not registered', result="backend-unavailable")
     try:

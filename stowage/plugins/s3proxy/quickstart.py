@@ -1,6 +1,6 @@
 """The quickstart step of the proxy: a bucket on the embedded upstream and a first credential.
 
-``stowage quickstart`` runs every step in ``runtime.services["quickstart_steps"]`` after start-up;
+``stowage quickstart`` runs every step the ``stowage_quickstart_steps`` hook collects after start-up;
 this one prints ready-to-paste ``AWS_*`` variables so an SDK or the AWS CLI works at once.
 """
 
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.contracts.driver import DriverError
 from stowage.plugins.s3proxy.credentials import credential_repository
 from stowage.plugins.s3proxy.credentials_api import new_access_key, new_secret_key
@@ -48,7 +49,7 @@ async def quickstart_credential(
         created_at=datetime.fromtimestamp(runtime.clock(), UTC),
         description="minted by stowage quickstart",
     )
-    await runtime.services["credentials"].reload()
+    await runtime.get(CREDENTIALS).reload()
     host, _, port = runtime.settings.s3_proxy.listen.rpartition(":")
     endpoint = f"http://{host or '127.0.0.1'}:{port}"
     return {

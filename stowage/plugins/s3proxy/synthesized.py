@@ -28,7 +28,6 @@ import dataclasses
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
-from stowage.core.contracts.backends import backend_registry
 from stowage.plugins.s3proxy.classify import KNOWN_SUBRESOURCES, TENANT_SUBRESOURCES
 from stowage.plugins.s3proxy.policycache import policy_cache
 from stowage.plugins.s3proxy.s3errors import (
@@ -153,7 +152,7 @@ async def answer_synthesized(
 
 async def _require_target(app: ProxyApp, req: ProxyRequest, credential: VirtualCredential) -> None:
     """404 NoSuchBucket/NoSuchKey unless the bucket (and object, and version) exists upstream."""
-    backend = backend_registry(app.runtime).get(credential.backend_id)
+    backend = app.backends.get(credential.backend_id)
     if backend is None:
         raise InternalError(
             f'backend "{credential.backend_id}": not registered', result="backend-unavailable"

@@ -1,9 +1,10 @@
 """API-50: read-only merged views of the proxy's credentials and anonymous bindings (admin).
 
 Each entry carries ``source``: ``"sqlite"`` for store rows, or the name a plugin gives. Plugins that
-feed the proxy from elsewhere register an object in ``runtime.services["s3proxy.sources"]`` (a
-list) with optional ``name``, ``list_credentials()`` and ``list_anonymous()`` returning dicts
-(sync or async). Secrets are never shown: a ``secret_key`` a source returns is dropped.
+feed the proxy from elsewhere return ``stowage.core.contracts.credentials.CredentialSource`` objects from the
+``stowage_proxy_sources`` hook: a ``name``, ``list_credentials()`` and ``list_anonymous()`` returning
+dicts (sync or async; a missing lister contributes nothing). Secrets are never shown: a
+``secret_key`` a source returns is dropped.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _SECRET_FIELDS = frozenset({"secret_key", "secret_key_enc", "secret"})
 
 async def _from_sources(runtime: Runtime, method: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for source in runtime.services.get("s3proxy.sources", []):
+    for source in await runtime.hooks.proxy_sources(runtime=runtime):
         lister = getattr(source, method, None)
         if lister is None:
             continue
@@ -55,7 +56,7 @@ async def merged_credentials(runtime: Runtime) -> list[dict[str, Any]]:
 
 async def merged_anonymous(runtime: Runtime) -> list[dict[str, Any]]:
     """Store bindings (``source: sqlite``) followed by plugin-provided ones."""
-    rows = await runtime.store.anonymous.list()  # type: ignore[attr-defined]
+    rows = await runtime.store.anonymous.list()
     entries = [{**binding_dto(row), "source": "sqlite"} for row in rows]
     return entries + await _from_sources(runtime, "list_anonymous")
 

@@ -20,6 +20,7 @@ from stowage.core.contracts.accounts import users
 from stowage.core.contracts.audit import audit_request
 from stowage.core.contracts.shares import STORE_SOURCE, Share
 from stowage.core.kernel.errors import ApiError, NotFound, RateLimited, Unauthorized
+from stowage.core.kernel.services import ServiceKey
 from stowage.core.security.ratelimit import SlidingWindowLimiter
 from stowage.core.web.request_context import client_ip, current_runtime
 from stowage.plugins.shares.rules import valid_code
@@ -57,7 +58,7 @@ RESULTS = frozenset(
         "not_found",
     }
 )
-_LIMITER = "shares.limiter"
+_LIMITER: ServiceKey[SlidingWindowLimiter] = ServiceKey("shares.limiter", provider="shares")
 
 
 class ShareGone(ApiError):
@@ -75,12 +76,10 @@ def now_utc(runtime: Runtime) -> datetime:
 
 def rate_limit(runtime: Runtime) -> None:
     """429 ``rate_limited`` (no Retry-After) past ``ratelimit.share_per_minute`` per client IP."""
-    limiter: SlidingWindowLimiter | None = runtime.services.get(_LIMITER)
-    if limiter is None:
-        per_minute = runtime.settings.ratelimit.share_per_minute
-        limiter = runtime.services[_LIMITER] = SlidingWindowLimiter(
-            per_minute, 60.0, clock=lambda: runtime.clock()
-        )
+    per_minute = runtime.settings.ratelimit.share_per_minute
+    limiter = runtime.memo(
+        _LIMITER, lambda: SlidingWindowLimiter(per_minute, 60.0, clock=lambda: runtime.clock())
+    )
     if not limiter.allow(client_ip()):
         raise RateLimited("too many requests; try again later")
 
@@ -89,7 +88,7 @@ async def resolve(runtime: Runtime, code: str) -> Share:
     """The share for ``code`` through ``stowage_share_resolve``; 404 ``not_found`` when none."""
     share: Share | None = None
     if valid_code(code):
-        share = await runtime.call_first("stowage_share_resolve", code=code, runtime=runtime)
+        share = await runtime.hooks.share_resolve(code=code, runtime=runtime)
     if share is None:
         raise NotFound("share not found")
     g.share = share

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from quart import Response, request
 
+from stowage.core.kernel.services import ServiceKey
 from stowage.core.web.request_context import is_https
 
 if TYPE_CHECKING:
@@ -32,15 +33,12 @@ __all__ = [
 ]
 
 UNLOCK_SECONDS = 1800
-_SERVICE = "shares.unlock_key"
+_SERVICE: ServiceKey[bytes] = ServiceKey("shares.unlock_key", provider="shares")
 
 
 def unlock_key(runtime: Runtime) -> bytes:
     """This process's HMAC key, drawn on first use."""
-    key = runtime.services.get(_SERVICE)
-    if key is None:
-        key = runtime.services[_SERVICE] = secrets.token_bytes(32)
-    return key  # type: ignore[no-any-return]
+    return runtime.memo(_SERVICE, lambda: secrets.token_bytes(32))
 
 
 def cookie_name(code: str) -> str:

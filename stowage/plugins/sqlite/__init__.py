@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stowage.core.contracts.store import MigrationSet
-from stowage.core.kernel.command import Command
+from stowage.core.contracts.store import MigrationSet, Store
+from stowage.core.kernel.cli import Command
 from stowage.hooks import hookimpl
 from stowage.plugins.sqlite import integrity
 from stowage.plugins.sqlite.migrations import CORE_MIGRATIONS, CORE_SET
@@ -44,7 +44,7 @@ DRIVER = "sqlite"
 
 
 @hookimpl(trylast=True)
-def stowage_store(settings: Any) -> SqliteStore | None:
+def stowage_store(settings: Any) -> Store | None:
     """Return an unopened ``SqliteStore`` at ``db.sqlite.path`` when ``db.driver`` is ``sqlite``."""
     if settings.db.driver != DRIVER:
         return None

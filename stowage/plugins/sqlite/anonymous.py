@@ -12,7 +12,7 @@ from stowage.core.formats.timefmt import format_ts, parse_ts
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteAnonymous", "StoredBinding"]
+__all__ = ["SqliteAnonymous", "StoredBinding"]
 
 _COLUMNS: LiteralString = "backend_id, bucket, mode, per_source_ip_rps, created_at, created_by"
 
@@ -63,6 +63,3 @@ class SqliteAnonymous:
             )
             > 0
         )
-
-
-REPOSITORY = SqliteAnonymous

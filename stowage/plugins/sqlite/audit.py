@@ -15,7 +15,7 @@ from stowage.core.formats.timefmt import format_ts, parse_ts
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["PAGE_SIZE", "REPOSITORY", "SqliteAuditRepository"]
+__all__ = ["PAGE_SIZE", "SqliteAuditRepository"]
 
 #: Rows fetched per keyset page by ``iter_rows``: large enough to amortise a query, small
 #: enough that one page is a few hundred kilobytes.
@@ -196,6 +196,3 @@ class SqliteAuditRepository:
             if len(rows) < size:
                 return
             cursor = (rows[-1]["ts"], int(rows[-1]["id"]))
-
-
-REPOSITORY = SqliteAuditRepository

@@ -13,7 +13,7 @@ from stowage.core.formats.timefmt import format_ts, parse_ts, utcnow
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteBackends"]
+__all__ = ["SqliteBackends"]
 
 _COLUMNS: LiteralString = (
     "id, name, type, endpoint, region, path_style, access_key, secret_key_enc, enabled, "
@@ -121,6 +121,3 @@ class SqliteBackends:
 
     async def delete(self, backend_id: str) -> bool:
         return await self._store.db.execute("DELETE FROM backends WHERE id = ?", (backend_id,)) == 1
-
-
-REPOSITORY = SqliteBackends

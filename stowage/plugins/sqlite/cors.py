@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from stowage.core.contracts.credentials import StoredCors
 from stowage.core.formats.timefmt import format_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteCors", "StoredCors"]
-
-
-@dataclass(frozen=True)
-class StoredCors:
-    backend_id: str
-    bucket: str
-    rules: list[dict[str, Any]]
+__all__ = ["SqliteCors", "StoredCors"]
 
 
 def _rules(text: str) -> list[dict[str, Any]]:
@@ -62,6 +55,3 @@ class SqliteCors:
             " DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at",
             (backend_id, bucket, json.dumps(rules, separators=(",", ":")), stamp, stamp),
         )
-
-
-REPOSITORY = SqliteCors

@@ -22,7 +22,7 @@ from stowage.core.kernel.errors import Conflict
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteCredentials", "StoredCredential"]
+__all__ = ["SqliteCredentials", "StoredCredential"]
 
 _COLUMNS: LiteralString = (
     "access_key, secret_key_enc, backend_id, buckets, user_id, description, enabled, expires_at,"
@@ -187,6 +187,3 @@ class SqliteCredentials:
         return (
             await self._store.db.execute("DELETE FROM s3_credentials WHERE access_key = ?", (access_key,)) > 0
         )
-
-
-REPOSITORY = SqliteCredentials

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, LiteralString
 
+from stowage.core.contracts.quotas import StoredQuota
 from stowage.core.contracts.store import Row
 from stowage.core.formats.timefmt import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteQuotas", "StoredQuota"]
+__all__ = ["SqliteQuotas", "StoredQuota"]
 
 _COLUMNS: LiteralString = "backend_id, bucket, soft_bytes, hard_bytes, updated_at, updated_by"
-
-
-@dataclass(frozen=True)
-class StoredQuota:
-    backend_id: str
-    bucket: str
-    soft_bytes: int
-    hard_bytes: int
-    updated_at: datetime
-    updated_by: str
 
 
 def _record(row: Row) -> StoredQuota:
@@ -87,6 +77,3 @@ class SqliteQuotas:
             )
             > 0
         )
-
-
-REPOSITORY = SqliteQuotas

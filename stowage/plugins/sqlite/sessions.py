@@ -12,7 +12,7 @@ from stowage.core.formats.timefmt import format_ts, parse_ts
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteSessions"]
+__all__ = ["SqliteSessions"]
 
 _COLUMNS: LiteralString = (
     "id, user_id, identity_source, csrf_token, ip, user_agent, flags, created_at, last_seen_at, expires_at"
@@ -88,6 +88,3 @@ class SqliteSessions:
             "DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?",
             (format_ts(now), format_ts(idle_cutoff)),
         )
-
-
-REPOSITORY = SqliteSessions

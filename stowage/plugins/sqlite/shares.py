@@ -14,7 +14,7 @@ from stowage.core.formats.timefmt import format_ts, parse_ts
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteShares"]
+__all__ = ["SqliteShares"]
 
 _COLUMNS: LiteralString = (
     "id, code, backend_id, bucket, object_key, created_by, created_at, expires_at, password_hash,"
@@ -123,6 +123,3 @@ class SqliteShares:
     async def claim_download(self, share_id: str, now: datetime) -> bool:
         stamp = format_ts(now)
         return await self._store.db.execute(_CLAIM, (stamp, share_id, stamp)) == 1
-
-
-REPOSITORY = SqliteShares

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from stowage.core.contracts.accounts import SessionRepository, UserRepository
+from stowage.core.contracts.audit import AuditRepository
+from stowage.core.contracts.credentials import AnonymousRepository, CorsRepository, CredentialRepository
+from stowage.core.contracts.endpoints import EndpointRepository
+from stowage.core.contracts.quotas import QuotaRepository
+from stowage.core.contracts.shares import ShareStore
 from stowage.core.contracts.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
 from stowage.plugins.sqlite import backup as _backup
 from stowage.plugins.sqlite import integrity, migration_runner
+from stowage.plugins.sqlite.anonymous import SqliteAnonymous
+from stowage.plugins.sqlite.audit import SqliteAuditRepository
+from stowage.plugins.sqlite.backends import SqliteBackends
 from stowage.plugins.sqlite.connection import READER_POOL_SIZE, SqliteDatabase, connect
+from stowage.plugins.sqlite.cors import SqliteCors
+from stowage.plugins.sqlite.credentials import SqliteCredentials
+from stowage.plugins.sqlite.quotas import SqliteQuotas
+from stowage.plugins.sqlite.sessions import SqliteSessions
+from stowage.plugins.sqlite.shares import SqliteShares
+from stowage.plugins.sqlite.users import SqliteUsers
 
 __all__ = ["SqliteStore"]
 
@@ -27,7 +40,17 @@ class SqliteStore:
         self.path = Path(os.path.abspath(os.fspath(path)))
         self._readers = readers
         self._db: SqliteDatabase | None = None
-        self._areas: dict[str, Any] = {}
+        # One repository per area; each reads ``self.db`` per call, so it works once open.
+        # Typed as the core Protocols: mypy checks each implements its area's contract.
+        self.users: UserRepository = SqliteUsers(self)
+        self.sessions: SessionRepository = SqliteSessions(self)
+        self.audit: AuditRepository = SqliteAuditRepository(self)
+        self.shares: ShareStore = SqliteShares(self)
+        self.backends: EndpointRepository = SqliteBackends(self)
+        self.credentials: CredentialRepository = SqliteCredentials(self)
+        self.anonymous: AnonymousRepository = SqliteAnonymous(self)
+        self.cors: CorsRepository = SqliteCors(self)
+        self.quotas: QuotaRepository = SqliteQuotas(self)
 
     def __repr__(self) -> str:
         state = "open" if self._db is not None else "closed"
@@ -82,50 +105,3 @@ class SqliteStore:
             return os.path.getsize(self.path)
         except FileNotFoundError:
             return 0
-
-    # --- per-area repositories (users, sessions, audit, …), each in its own module ------------
-
-    def _area(self, name: str) -> Any:
-        """The repository for one area, built on first use over the open database."""
-        repo = self._areas.get(name)
-        if repo is None:
-            module = importlib.import_module(f"stowage.plugins.sqlite.{name}")
-            repo = module.REPOSITORY(self)
-            self._areas[name] = repo
-        return repo
-
-    @property
-    def users(self) -> Any:
-        return self._area("users")
-
-    @property
-    def sessions(self) -> Any:
-        return self._area("sessions")
-
-    @property
-    def audit(self) -> Any:
-        return self._area("audit")
-
-    @property
-    def backends(self) -> Any:
-        return self._area("backends")
-
-    @property
-    def credentials(self) -> Any:
-        return self._area("credentials")
-
-    @property
-    def anonymous(self) -> Any:
-        return self._area("anonymous")
-
-    @property
-    def shares(self) -> Any:
-        return self._area("shares")
-
-    @property
-    def quotas(self) -> Any:
-        return self._area("quotas")
-
-    @property
-    def cors(self) -> Any:
-        return self._area("cors")

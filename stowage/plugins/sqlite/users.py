@@ -22,7 +22,7 @@ from stowage.core.formats.timefmt import format_ts, parse_ts
 if TYPE_CHECKING:
     from stowage.plugins.sqlite.store import SqliteStore
 
-__all__ = ["REPOSITORY", "SqliteUsers"]
+__all__ = ["SqliteUsers"]
 
 _COLUMNS: LiteralString = (
     "id, username, email, password_hash, role, identity_source, enabled, must_change_pw, "
@@ -214,6 +214,3 @@ class SqliteUsers:
                 (revoked_at, user_id),
             )
         return UserRemoval(credentials_deleted=tuple(sorted(r[0] for r in keys)), shares_revoked=len(shares))
-
-
-REPOSITORY = SqliteUsers

@@ -6,6 +6,7 @@ import types
 
 from stowage.core.contracts.accounts import users
 from stowage.core.contracts.identity import Identity
+from stowage.core.kernel.services import ServiceKey
 from stowage.hooks import hookimpl
 from stowage.plugins.auth_local import quickstart_admin
 from tests.plugins.auth_local.helpers import Client, add_user
@@ -19,9 +20,12 @@ def _header_sso(request, runtime):
     return Identity(user_id=f"sso:{user}", username=user, role="readonly", source="sso")
 
 
+ABSTAINED: ServiceKey[list[int]] = ServiceKey("test.abstained", provider="abstainer")
+
+
 @hookimpl(tryfirst=True)
 async def _async_abstainer(request, runtime):
-    runtime.services["abstained"] = runtime.services.get("abstained", 0) + 1
+    runtime.memo(ABSTAINED, list).append(1)
     return None
 
 
@@ -48,13 +52,13 @@ async def test_hook_stowage_authenticate(stowage_factory) -> None:
         # Without it, SSO returns None and the async abstainer's None passes on to the cookie.
         _, me, _ = await browser.call("GET", "/api/me")
         assert me["username"] == "cookie-user"
-        assert stowage.runtime.services["abstained"] >= 2
+        assert len(stowage.runtime.get(ABSTAINED)) >= 2
 
 
 async def test_quickstart_step_creates_the_admin_once(stowage_factory) -> None:
     async with stowage_factory() as stowage:
         runtime = stowage.runtime
-        assert quickstart_admin in runtime.services["quickstart_steps"]
+        assert quickstart_admin in await runtime.hooks.quickstart_steps(runtime=runtime)
         args = types.SimpleNamespace(admin_username="admin", admin_password="")
         first = await quickstart_admin(runtime, args, lambda: "R" * 24)
         assert first == {"admin user": "admin", "admin password": "R" * 24}

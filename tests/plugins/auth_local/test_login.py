@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from stowage.core.contracts.accounts import users
+from stowage.core.contracts.audit import AUDIT
 from tests.plugins.auth_local.helpers import PASSWORD, Client, Recorder, add_user, cli, settings_path
 
 
@@ -113,7 +114,7 @@ async def test_must_change_password_gate_until_the_password_changes(stowage_fact
 async def test_login_failures_are_uniform_and_audited_without_the_password(stowage_factory) -> None:
     async with stowage_factory() as stowage, Client(stowage.dashboard_url) as browser:
         audit = Recorder()
-        stowage.runtime.services["audit"] = audit
+        stowage.runtime.replace(AUDIT, audit)
         user = await add_user(stowage.runtime, "alice")
         assert await browser.code(
             "POST", "/auth/login/local", {"username": "ghost", "password": "pw-secret-1"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from stowage.core.contracts.audit import AUDIT
 from stowage.core.kernel.server import dashboard_listener
 from tests.plugins.auth_local.helpers import Client, Recorder, add_user
 
@@ -75,7 +76,7 @@ async def test_last_enabled_admin_cannot_be_demoted_disabled_or_deleted(stowage_
 async def test_user_crud_rules_and_audit(stowage_factory) -> None:
     async with stowage_factory() as stowage, Client(stowage.dashboard_url) as browser:
         audit = Recorder()
-        stowage.runtime.services["audit"] = audit
+        stowage.runtime.replace(AUDIT, audit)
         admin = await add_user(stowage.runtime, "chief", "admin")
         assert (await browser.login("chief"))[0] == 200
         new = {"username": "Bob", "password": "bob-password-123", "role": "user", "email": "bob@example.com"}

@@ -7,6 +7,7 @@ import types
 
 import aiohttp
 
+from stowage.core.contracts.quotas import QUOTAS
 from stowage.hooks import hookimpl
 from tests.plugins.backends.support import Api, TestSupport, backend_entry
 
@@ -114,9 +115,7 @@ async def test_quota_seam_is_called_on_uploads_parts_and_transfers(
 ) -> None:
     quotas = Quotas(hard=1000)
     support = TestSupport()
-    plugin = types.SimpleNamespace(
-        stowage_startup=hookimpl(lambda runtime: runtime.services.update(quotas=quotas))
-    )
+    plugin = types.SimpleNamespace(stowage_startup=hookimpl(lambda runtime: runtime.replace(QUOTAS, quotas)))
     settings = {
         "backends": [
             backend_entry("main", rclone_upstream.endpoint_url),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from stowage.core.contracts.quotas import QuotaLimits
 from stowage.core.formats.timefmt import utcnow
 from stowage.hooks import hookimpl
+from stowage.plugins.quotas.tracker import TRACKER
 
 
 class AsyncSource:
@@ -20,7 +21,7 @@ async def test_hook_stowage_quota_limits(stowage_factory) -> None:
             await runtime.store.quotas.upsert(
                 "b", bucket, soft_bytes=10, hard_bytes=20, updated_at=utcnow(), updated_by="t"
             )
-        tracker = runtime.services["quotas"]
+        tracker = runtime.get(TRACKER)
         await tracker.reload_limits()
         assert await tracker.limits("b", "mine") == QuotaLimits(1, 2)
         assert await tracker.limits("b", "other") == QuotaLimits(10, 20)

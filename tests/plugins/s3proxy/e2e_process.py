@@ -47,7 +47,7 @@ async def mint_offline(
         access_key = "AKIA" + secrets.token_hex(8).upper()
         secret = secrets.token_hex(20)
         assert runtime.secret_box is not None
-        await runtime.store.credentials.insert(  # type: ignore[attr-defined]
+        await runtime.store.credentials.insert(
             access_key=access_key,
             secret_key_enc=runtime.secret_box.seal(secret),
             backend_id="up",

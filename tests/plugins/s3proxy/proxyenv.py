@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.formats.timefmt import utcnow
 
 
@@ -59,7 +60,7 @@ class ProxyEnv:
             created_at=utcnow(),
             **fields,
         )
-        await self.runtime.services["credentials"].reload()
+        await self.runtime.get(CREDENTIALS).reload()
         return access_key, secret
 
 

@@ -152,9 +152,7 @@ async def test_hook_stowage_credential_lookup(stowage_factory) -> None:
         await cache_of(stowage).reload()
 
         async def lookup(access_key_id: str) -> Any:
-            return await runtime.call_first(
-                "stowage_credential_lookup", access_key_id=access_key_id, runtime=runtime
-            )
+            return await runtime.hooks.credential_lookup(access_key_id=access_key_id, runtime=runtime)
 
         assert await lookup("AKIAVAULT00000000000") is vault_key
         stored = await lookup("AKIASTORED0000000000")

@@ -9,7 +9,8 @@ import aiohttp
 import pytest
 
 import stowage.plugins.s3proxy as s3proxy_plugin
-from stowage.core.contracts.audit import AuditEvent
+from stowage.core.contracts.audit import AUDIT, AuditEvent
+from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.contracts.identity import Identity
 from stowage.core.security.secretbox import SecretBox
 from stowage.hooks import hookimpl
@@ -73,11 +74,11 @@ class VcTestPlugin:
 
     @hookimpl(tryfirst=True)
     async def stowage_startup(self, runtime: Any) -> None:
-        if runtime.services.get("audit") is None:
-            runtime.services["audit"] = self.recorder
-        if runtime.services.get("credentials") is None:
+        if runtime.find(AUDIT) is None:
+            runtime.provide(AUDIT, self.recorder)
+        if not runtime.settings.s3_proxy.enabled:  # else the proxy plugin provides its own
             cache = StoreCredentialCache(runtime, self.flush_signing_keys)
-            runtime.services["credentials"] = cache
+            runtime.provide(CREDENTIALS, cache)
             await cache.reload()
 
     @hookimpl
@@ -114,7 +115,8 @@ class Api:
 
 
 def cache_of(stowage: Any) -> StoreCredentialCache:
-    cache: StoreCredentialCache = stowage.runtime.services["credentials"]
+    cache = stowage.runtime.get(CREDENTIALS)
+    assert isinstance(cache, StoreCredentialCache)
     return cache
 
 

@@ -13,6 +13,7 @@ import aiohttp
 import botocore.exceptions
 import pytest
 
+from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.formats.timefmt import utcnow
 from tests.plugins.s3proxy.e2e import metric, sign_head, upstream_keys
 from tests.plugins.s3proxy.proxyenv import ProxyEnv, proxy_env, upstream_client
@@ -147,7 +148,7 @@ async def test_disabled_or_expired_credential_is_refused_on_the_next_request(
 ) -> None:
     async with proxy_env(stowage_factory, rclone_upstream, monkeypatch) as env:
         store = env.runtime.store.credentials
-        cache = env.runtime.services["credentials"]
+        cache = env.runtime.get(CREDENTIALS)
         assert await _works(env, env.access_key, env.secret_key)
         await store.update(env.access_key, updated_at=utcnow(), enabled=False)
         await cache.reload()  # what the credential API does before answering

@@ -12,6 +12,8 @@ import aiohttp
 import botocore.exceptions
 import pytest
 
+from stowage.core.contracts.audit import AUDIT
+from stowage.plugins.s3proxy.keys import PROXY_APP
 from tests.plugins.s3proxy.e2e import EMPTY_SHA256, MiB, metric, pattern, read_body, sign_head
 from tests.plugins.s3proxy.proxyenv import proxy_env, upstream_client
 
@@ -91,7 +93,7 @@ async def test_audit_holds_every_write_and_denial_and_no_sampled_read(
         ids["admin"] = rid(await _client_error(s3.delete_bucket, Bucket=env.bucket))
         ids["delete"] = rid(await asyncio.to_thread(s3.delete_object, Bucket=env.bucket, Key="a.txt"))
 
-        await env.runtime.services["audit"].flush()
+        await env.runtime.get(AUDIT).flush()
         rows = await env.runtime.store.db.fetchall(
             "SELECT action, status, request_id, bucket, object_key, detail FROM audit_events"
             " WHERE action LIKE 's3.proxy.%'"
@@ -226,7 +228,7 @@ async def test_client_disconnect_mid_download_releases_the_upstream(
         assert (
             metric(env.runtime, "stowage_s3_request_total", operation="GetObject", result="client-gone") == 1
         )
-        connector = env.runtime.services["s3proxy"].forwarder.session.connector
+        connector = env.runtime.get(PROXY_APP).forwarder.session.connector
         assert not connector._acquired  # no upstream connection is still held
         # and the server keeps serving
         got = await asyncio.to_thread(env.client().get_object, Bucket=env.bucket, Key="small.txt")

@@ -15,6 +15,7 @@ import botocore.exceptions
 import pytest
 
 from stowage.core.formats.timefmt import utcnow
+from stowage.plugins.s3proxy.keys import POLICIES
 from tests.plugins.s3proxy.cli_clients import Rclone, S3cmd
 from tests.plugins.s3proxy.e2e import file_sha256, metric, pattern, sha256, upstream_keys, upstream_sha256
 from tests.plugins.s3proxy.proxyenv import proxy_env, upstream_client
@@ -82,7 +83,7 @@ async def test_acl_cors_configuration_and_create_bucket(
             }
         ]
         await env.runtime.store.cors.put("up", bucket, rules, utcnow())
-        await env.runtime.services["s3proxy.policies"].reload()
+        await env.runtime.get(POLICIES).reload()
         cors = await asyncio.to_thread(s3.get_bucket_cors, Bucket=bucket)
         assert cors["CORSRules"] == [
             {

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stowage.core.contracts.accounts import User
+from stowage.core.contracts.audit import AUDIT
 from tests.plugins.auth_local.helpers import Client, add_user
 from tests.plugins.s3proxy.proxyenv import ProxyEnv, proxy_env
 
@@ -119,7 +120,7 @@ async def test_deleting_the_owner_deletes_its_credentials_and_revokes_its_shares
             "SELECT access_key FROM s3_credentials WHERE access_key = ?", (access_key,)
         )
         assert rows == []  # deleted, not merely disabled: nothing is left to re-enable
-        recorder = env.runtime.services["audit"]
+        recorder = env.runtime.get(AUDIT)
         await recorder.flush()
         rows = await env.runtime.store.db.fetchall(
             "SELECT detail FROM audit_events WHERE action = 'user.delete'"

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from stowage.core.contracts.audit import AUDIT
 from stowage.testing.fixtures_s3 import make_s3_client
 from stowage.testing.stand_ins import ROLE_HEADER, USER_HEADER, AuditCapture, HeaderAuth
 
@@ -106,8 +107,8 @@ async def share_env(
         ("test_audit_capture", audit),
     ]
     async with stowage_factory(settings=settings(rclone, **extra), plugins=plugins) as running:
-        if running.runtime.services.get("audit") is None:
-            running.runtime.services["audit"] = audit
+        if running.runtime.find(AUDIT) is None:
+            running.runtime.provide(AUDIT, audit)
         clock = FakeClock()
         running.runtime.clock = clock
         s3 = make_s3_client(rclone.endpoint_url, rclone.access_key, rclone.secret_key)
