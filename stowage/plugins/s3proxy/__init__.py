@@ -16,10 +16,10 @@ from stowage.core.config import parse_listen
 from stowage.core.metrics import ScrapeGauge
 from stowage.core.server import Listener
 from stowage.hooks import hookimpl
+from stowage.plugins.s3proxy.admin.credential_routes import credential_blueprints
 from stowage.plugins.s3proxy.app import ProxyApp
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, stowage_credential_lookup
-from stowage.plugins.s3proxy.credentials_api import credential_blueprints
-from stowage.plugins.s3proxy.policies import install_policies, policy_blueprints
+from stowage.plugins.s3proxy.policy_setup import install_policies, policy_blueprints
 from stowage.plugins.s3proxy.quickstart import quickstart_credential
 from stowage.plugins.s3proxy.sigv4 import SigningKeyCache
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from stowage.core.backends import backend_registry
 from stowage.core.driver import DriverError
+from stowage.plugins.s3proxy.admin.credential_routes import new_access_key, new_secret_key
 from stowage.plugins.s3proxy.credentials import credential_repository
-from stowage.plugins.s3proxy.credentials_api import new_access_key, new_secret_key
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime

@@ -17,13 +17,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stowage.core.quotas import QuotaExceededError
+from stowage.plugins.s3proxy.admin.merged_views import views_blueprint
+from stowage.plugins.s3proxy.admin.policy_routes import policy_api_blueprints
 from stowage.plugins.s3proxy.anonymous import anonymous_handler
 from stowage.plugins.s3proxy.cors import cors_response_headers, preflight_handler
-from stowage.plugins.s3proxy.policy_api import policy_api_blueprints
 from stowage.plugins.s3proxy.policycache import PolicyCache
-from stowage.plugins.s3proxy.postobject import post_object_handler
+from stowage.plugins.s3proxy.postobject.upload import post_object_handler
 from stowage.plugins.s3proxy.s3errors import QuotaExceeded
-from stowage.plugins.s3proxy.views import views_blueprint
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime

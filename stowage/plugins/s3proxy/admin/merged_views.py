@@ -15,9 +15,9 @@ from quart import Blueprint, Response, jsonify
 
 from stowage.core.authz import requires
 from stowage.core.web import current_runtime
+from stowage.plugins.s3proxy.admin.credential_routes import credential_dto
+from stowage.plugins.s3proxy.admin.policy_routes import binding_dto
 from stowage.plugins.s3proxy.credentials import credential_repository
-from stowage.plugins.s3proxy.credentials_api import credential_dto
-from stowage.plugins.s3proxy.policy_api import binding_dto
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime

@@ -26,9 +26,9 @@ from stowage.core.quotas import QuotaExceededError, quota_service
 from stowage.plugins.s3proxy.amzheaders import check_amz_headers
 from stowage.plugins.s3proxy.classify import key_addressing_problem
 from stowage.plugins.s3proxy.outbound import filter_response_headers
-from stowage.plugins.s3proxy.postform import PostForm
-from stowage.plugins.s3proxy.postpolicy import parse_policy
-from stowage.plugins.s3proxy.postresponse import answer, relay_error
+from stowage.plugins.s3proxy.postobject.answers import answer, relay_error
+from stowage.plugins.s3proxy.postobject.form import PostForm
+from stowage.plugins.s3proxy.postobject.policy_document import parse_policy
 from stowage.plugins.s3proxy.s3errors import (
     AccessDenied,
     AuthError,
