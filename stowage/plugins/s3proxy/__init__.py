@@ -4,7 +4,7 @@ How the parts combine: ``classify`` names the operation, ``sigv4`` verifies the 
 ``credentials`` keeps the virtual credentials in memory (``credentials_api`` manages them),
 ``chunked`` decodes streaming bodies, ``outbound`` re-signs for the backend, ``forward`` moves the
 bytes, ``app`` is the ASGI pipeline tying them together, ``metrics`` and ``s3errors`` report.
-Policy plugins (quotas, anonymous reads, CORS, POST Object) extend ``ProxyApp.pre_auth``,
+
 ``write_guards`` and ``response_headers`` from their own ``stowage_startup``.
 """
 
