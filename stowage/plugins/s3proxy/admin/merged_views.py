@@ -1,4 +1,4 @@
-"""API-50: read-only merged views of the proxy's credentials and anonymous bindings (admin).
+"""Read-only merged views of the proxy's credentials and anonymous bindings (admin).
 
 Each entry carries ``source``: ``"sqlite"`` for store rows, or the name a plugin gives. Plugins that
 feed the proxy from elsewhere register an object in ``runtime.services["s3proxy.sources"]`` (a
