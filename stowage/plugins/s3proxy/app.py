@@ -61,7 +61,7 @@ class ProxyApp:
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(runtime.started_at))
 
     def install(self, policies: list[ProxyPolicy]) -> None:
-        """Take part ``policies`` in the pipeline, in this order (called once at startup)."""
+        """Install ``policies`` in the pipeline, in this order (called once at startup)."""
         self.policies = PolicyChain(policies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,8 +73,8 @@ class ProxyApp:
         client = scope.get("client") or ("", 0)
         client_ip = client[0]
         if scope["headers"]:
-            headers_by_name = dict(scope["headers"])
-            xff, xri = headers_by_name.get(b"x-forwarded-for"), headers_by_name.get(b"x-real-ip")
+            last_values = dict(scope["headers"])  # the last value of a repeated header wins here
+            xff, xri = last_values.get(b"x-forwarded-for"), last_values.get(b"x-real-ip")
             if xff or xri:
                 client_ip = self.runtime.trusted_proxies.client_ip(
                     client[0], xff.decode("latin-1") if xff else None, xri.decode("latin-1") if xri else None

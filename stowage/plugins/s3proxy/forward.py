@@ -10,7 +10,7 @@ upstream response to the pipeline, which relays it (``relay.py``) and releases i
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import aiohttp
@@ -35,12 +35,11 @@ if TYPE_CHECKING:
     from stowage.core.backends import RegisteredBackend
     from stowage.core.runtime import Runtime
     from stowage.plugins.s3proxy.metrics import ProxyMetrics
-    from stowage.plugins.s3proxy.request import ProxyRequest
+    from stowage.plugins.s3proxy.request import ProxyRequest, Receive
     from stowage.plugins.s3proxy.sigv4 import VerifiedAuth
 
 __all__ = ["ClientGone", "Forwarder", "UpstreamAnswer", "new_session"]
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 RequestBody = tuple[AsyncIterator[bytes] | bytes | None, int | None, bool]
 """(body, upstream Content-Length, decoded from aws-chunked?)."""
 _LENGTH_REQUIRED = frozenset({"PutObject", "UploadPart"})
@@ -93,6 +92,8 @@ async def _receive_body(req: ProxyRequest, receive: Receive) -> AsyncIterator[by
 
 
 class Forwarder:
+    """The shared upstream session and per-backend signers; one per proxy app."""
+
     def __init__(self, runtime: Runtime, metrics: ProxyMetrics) -> None:
         self.runtime = runtime
         self.metrics = metrics
