@@ -117,7 +117,7 @@ class ProxyApp:
             raise AccessDenied("the credential's owner may only read", result="owner-read-only")
         synthesized = synthesized_operation(req)
         if synthesized is not None and await answer_synthesized(
-            self, req, credential, synthesized, receive, responder
+            self.forwarder, req, credential, synthesized, receive, responder
         ):
             return
         classified = req.classified

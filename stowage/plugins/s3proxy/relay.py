@@ -53,14 +53,13 @@ async def relay(
     if req.method == "HEAD" or size == 0 or status in _NO_BODY_STATUSES:
         await responder.send_whole(status, headers, b"")  # the head ends this response
         return
-    await responder.start(status, headers)
-    if first:
-        await responder.send_body(first)
     watcher: asyncio.Task[None] | None = None
     if size is None or size > WATCH_DISCONNECT_ABOVE:
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
     try:
-        if not await responder.stream(response.content.iter_chunked(READ_SIZE), watcher):
+        if not await responder.stream(
+            status, headers, first, response.content.iter_chunked(READ_SIZE), watcher
+        ):
             response.close()
             req.result = "client-gone"
     except (aiohttp.ClientError, TimeoutError):

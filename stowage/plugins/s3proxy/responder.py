@@ -57,24 +57,27 @@ class Responder:
         for source in self._header_sources:
             headers.extend(source(req))
 
-    async def start(self, status: int, headers: Headers) -> None:
-        """Send the head; the body follows (:meth:`send_body`, :meth:`stream`, :meth:`finish`)."""
-        self._req.status = status
-        self._add_policy_headers(headers)
-        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+    async def stream(
+        self,
+        status: int,
+        headers: Headers,
+        first: bytes,
+        chunks: AsyncIterator[bytes],
+        disconnected: asyncio.Future[None] | None,
+    ) -> bool:
+        """Send the head, ``first`` and then ``chunks``, and end the response.
 
-    async def send_body(self, chunk: bytes) -> None:
-        """Send body bytes that are not the last ones."""
-        await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
-        self._req.bytes_out += len(chunk)
-
-    async def stream(self, chunks: AsyncIterator[bytes], disconnected: asyncio.Future[None] | None) -> bool:
-        """Send ``chunks`` and end the response; False (response left open) once ``disconnected`` is done.
-
-        With ``audit.durability: sync`` each chunk leaves one read late, so the last one can wait
-        for the audit commit in :meth:`finish`.
+        Returns False, the response left open, once ``disconnected`` is done. With
+        ``audit.durability: sync`` each chunk leaves one read late, so the last one can wait for
+        the audit commit.
         """
         req, send = self._req, self._send
+        req.status = status
+        self._add_policy_headers(headers)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if first:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            req.bytes_out += len(first)
         sync = self._recorder.audit_sync
         last = b""
         async for chunk in chunks:
@@ -86,17 +89,12 @@ class Responder:
                     continue
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             req.bytes_out += len(chunk)
-        await self.finish(last)
-        return True
-
-    async def finish(self, last: bytes = b"") -> None:
-        """Complete the request, then send the last body bytes (ending the response)."""
-        req = self._req
         req.bytes_out += len(last)
         self.complete()
-        if self._recorder.audit_sync and not req.skip_audit:
+        if sync and not req.skip_audit:
             await self._recorder.committed()
-        await self._send({"type": "http.response.body", "body": last, "more_body": False})
+        await send({"type": "http.response.body", "body": last, "more_body": False})
+        return True
 
     async def send_whole(self, status: int, headers: Headers, body: bytes) -> None:
         """A complete response in one go; ``headers`` already carry Content-Length and the request id."""

@@ -45,8 +45,8 @@ from stowage.plugins.s3proxy.s3errors import (
 
 if TYPE_CHECKING:
     from stowage.core.credentials import VirtualCredential
-    from stowage.plugins.s3proxy.app import ProxyApp
     from stowage.plugins.s3proxy.cors import CorsRule
+    from stowage.plugins.s3proxy.forward import Forwarder
     from stowage.plugins.s3proxy.request import ProxyRequest, Receive
     from stowage.plugins.s3proxy.responder import Responder
 
@@ -114,7 +114,7 @@ def synthesized_operation(req: ProxyRequest) -> str | None:
 
 
 async def answer_synthesized(
-    app: ProxyApp,
+    forwarder: Forwarder,
     req: ProxyRequest,
     credential: VirtualCredential,
     operation: str,
@@ -136,11 +136,11 @@ async def answer_synthesized(
             bucket=req.bucket,
         )
     if operation == "CreateBucket":
-        await _create_bucket(app, req, credential, receive, responder)
+        await _create_bucket(forwarder, req, credential, receive, responder)
         return True
-    await _require_target(app, req, credential)
+    await _require_target(forwarder, req, credential)
     if operation == "GetBucketCors":
-        cache = policy_cache(app.runtime)
+        cache = policy_cache(forwarder.runtime)
         rules = cache.cors_rules(req.bucket) if cache is not None else ()
         if not rules:
             raise NoSuchCORSConfiguration(bucket=req.bucket)
@@ -148,20 +148,20 @@ async def answer_synthesized(
     elif operation.startswith("Get"):
         await responder.send_simple(200, private_acl_xml())
     else:
-        _check_private_acl(req, await _small_body(app, req, receive))
+        _check_private_acl(req, await _small_body(forwarder, req, receive))
         await responder.send_simple(200, b"")
     return True
 
 
-async def _require_target(app: ProxyApp, req: ProxyRequest, credential: VirtualCredential) -> None:
+async def _require_target(forwarder: Forwarder, req: ProxyRequest, credential: VirtualCredential) -> None:
     """404 NoSuchBucket/NoSuchKey unless the bucket (and object, and version) exists upstream."""
-    backend = backend_registry(app.runtime).get(credential.backend_id)
+    backend = backend_registry(forwarder.runtime).get(credential.backend_id)
     if backend is None:
         raise InternalError(
             f'backend "{credential.backend_id}": not registered', result="backend-unavailable"
         )
     version = _version_query(req.raw_query)
-    status = await app.forwarder.upstream_status(backend, "HEAD", req.bucket, req.key, version)
+    status = await forwarder.upstream_status(backend, "HEAD", req.bucket, req.key, version)
     if status == 404:
         raise NoSuchKey(bucket=req.bucket) if req.key else NoSuchBucket(bucket=req.bucket)
     if status == 403:
@@ -177,9 +177,9 @@ def _version_query(raw_query: bytes) -> bytes:
     return b""
 
 
-async def _small_body(app: ProxyApp, req: ProxyRequest, receive: Receive) -> bytes:
+async def _small_body(forwarder: Forwarder, req: ProxyRequest, receive: Receive) -> bytes:
     """The request body (decoded and hash-checked like a forwarded one), at most 64 KiB."""
-    body, length, _ = app.forwarder.request_body(req, receive)
+    body, length, _ = forwarder.request_body(req, receive)
     if body is None or isinstance(body, bytes):
         return body or b""
     if length is not None and length > _BODY_LIMIT:
@@ -252,11 +252,15 @@ def _owner_full_control(grant: ElementTree.Element) -> bool:
 
 
 async def _create_bucket(
-    app: ProxyApp, req: ProxyRequest, credential: VirtualCredential, receive: Receive, responder: Responder
+    forwarder: Forwarder,
+    req: ProxyRequest,
+    credential: VirtualCredential,
+    receive: Receive,
+    responder: Responder,
 ) -> None:
     """CreateBucket on an in-scope bucket: S3's answers for a bucket you already own."""
     try:
-        await _require_target(app, req, credential)
+        await _require_target(forwarder, req, credential)
     except NoSuchBucket:
         # in scope but absent upstream: creating buckets stays the operator's job
         raise AccessDenied(
@@ -271,7 +275,7 @@ async def _create_bucket(
             result="not-implemented",
             bucket=req.bucket,
         )
-    body = await _small_body(app, req, receive)
+    body = await _small_body(forwarder, req, receive)
     location = ""
     if body.strip():
         constraints = [e for e in _parse_xml(body).iter() if _local(e.tag) == "LocationConstraint"]
