@@ -1,8 +1,9 @@
 """Built-in ``quotas``: per-bucket soft/hard byte caps and usage tracking.
 
 How the parts combine: ``tracker.QuotaTracker`` is the service provided as ``QUOTAS`` (the
-``stowage.core.contracts.quotas.QuotaService`` contract) that the dashboard's upload/copy seams and the S3 proxy's write guard call; its limits come from the
-``stowage_quota_limits`` hook, whose store-backed default below is ``trylast``; ``api`` serves
+``stowage.core.contracts.quotas.QuotaService`` contract) that the dashboard's upload/copy
+seams and the S3 proxy's write guard call; its limits come from the ``stowage_quota_limits``
+hook, whose store-backed default below is ``trylast``; ``api`` serves
 the per-bucket quota routes. Usage is scanned at start-up and every ``quotas.scan_interval``.
 """
 

@@ -1,11 +1,23 @@
-"""Built-in ``s3proxy``: the S3 SigV4 proxy on its own listener (SPEC §2.8).
+"""Built-in ``s3proxy``: the S3 SigV4 proxy on its own listener (``s3_proxy.listen``).
 
-How the parts combine: ``classify`` names the operation, ``sigv4`` verifies the caller,
-``credentials`` keeps the virtual credentials in memory (``credentials_api`` manages them),
-``chunked`` decodes streaming bodies, ``outbound`` re-signs for the backend, ``forward`` moves the
-bytes, ``app`` is the ASGI pipeline tying them together, ``metrics`` and ``s3errors`` report.
-Policy plugins (quotas, anonymous reads, CORS, POST Object) extend ``ProxyApp.pre_auth``,
-``write_guards`` and ``response_headers`` from their own ``stowage_startup``.
+How the parts combine, in the order a request meets them (``app.ProxyApp`` reads top to bottom):
+
+* ``request`` holds what one request accumulates (``ProxyRequest``); ``responder`` is the only
+  writer to the client (``Responder``: start, stream, finish, errors) and completes each request
+  once through ``recording`` (metrics, log line, audit event; ``audit.durability: sync`` ordering).
+* ``classify`` names the operation and refuses ambiguous addressing.
+* ``policy`` is the typed contract (``ProxyPolicy``: pre-auth, write guard, response headers,
+  after-upstream) that ``cors``, ``postobject`` (browser form uploads), ``anonymous`` and
+  ``quota_policy`` implement; ``policy_setup`` installs them, backed by ``policycache``.
+* ``authentication`` resolves who signed (``CredentialResolver``: SigV4 in ``sigv4``, SigV2 in
+  ``sigv2``, presigned URLs and POST forms) against ``credentials`` (the in-memory cache), then
+  applies rate limits and bucket scope.
+* ``synthesized`` answers in-scope ACL/CORS/configuration reads and CreateBucket itself.
+* ``forward`` reads the request body (``chunked``, ``checksums``), re-signs it for the backend
+  (``outbound``, ``amzheaders``, ``copysize``) and returns the upstream response, which ``relay``
+  streams back through the responder.
+* ``s3errors`` are the S3 XML errors, ``metrics`` the Prometheus families; ``admin`` holds the
+  JSON routes that manage credentials, bindings and CORS rules on the dashboard listener.
 """
 
 from __future__ import annotations
@@ -17,11 +29,11 @@ from stowage.core.kernel.config import parse_listen
 from stowage.core.kernel.metrics import ScrapeGauge
 from stowage.core.kernel.server import Listener
 from stowage.hooks import hookimpl
+from stowage.plugins.s3proxy.admin.credential_routes import credential_blueprints
 from stowage.plugins.s3proxy.app import ProxyApp
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache, stowage_credential_lookup
-from stowage.plugins.s3proxy.credentials_api import credential_blueprints
 from stowage.plugins.s3proxy.keys import PROXY_APP, PROXY_LISTENER
-from stowage.plugins.s3proxy.policies import install_policies, policy_blueprints
+from stowage.plugins.s3proxy.policy_setup import install_policies, policy_blueprints
 from stowage.plugins.s3proxy.quickstart import quickstart_credential
 from stowage.plugins.s3proxy.sigv4 import SigningKeyCache
 

@@ -1,4 +1,4 @@
-"""The flexible checksums S3 defines for request bodies, verified as the body streams (SIGV4-7).
+"""The flexible checksums S3 defines for request bodies, verified as the body streams.
 
 A client may send one ``x-amz-checksum-<algorithm>`` value for the payload, as a request header
 or as an aws-chunked trailer (declared in ``x-amz-trailer``). Every algorithm S3's API model
@@ -173,21 +173,21 @@ def _check_content_md5(value: bytes) -> None:
         raise InvalidDigest()
 
 
-def header_checksum(hmap: Mapping[bytes, bytes], operation: str) -> ExpectedChecksum | None:
+def header_checksum(headers_by_name: Mapping[bytes, bytes], operation: str) -> ExpectedChecksum | None:
     """The checksum header of a request whose body is its payload, validated; None when absent.
 
     Also refuses a malformed ``Content-MD5`` (400 ``InvalidDigest``). A well-formed one is
     forwarded and signed; every S3 upstream verifies it before it commits the object.
     """
-    content_md5 = hmap.get(b"content-md5")
+    content_md5 = headers_by_name.get(b"content-md5")
     if content_md5 is not None:
         _check_content_md5(content_md5)
     found: ExpectedChecksum | None = None
     prefix_length = len(CHECKSUM_PREFIX)
-    for raw_name in hmap:  # slicing beats bytes.startswith on this per-request path
+    for raw_name in headers_by_name:  # slicing beats bytes.startswith on this per-request path
         if raw_name[:prefix_length] != CHECKSUM_PREFIX or raw_name in _NOT_DIGESTS:
             continue
-        value = hmap[raw_name]
+        value = headers_by_name[raw_name]
         if operation in _OBJECT_CHECKSUM_OPERATIONS:
             return None
         name = raw_name.decode("latin-1")

@@ -1,4 +1,5 @@
-"""Request-body decoding and verification: ``aws-chunked`` framing (SIGV4-6/7) and plain bodies.
+"""Request-body decoding and verification: ``aws-chunked`` framing
+(chunk signatures, trailers) and plain bodies.
 
 The ASGI server has already removed any ``Transfer-Encoding: chunked`` framing; what arrives here is
 the aws-chunked stream, split at arbitrary points. :class:`AwsChunkedDecoder` turns it back into the
@@ -83,7 +84,7 @@ def check_payload_hash(payload_hash: str) -> None:
 
 
 def parse_decoded_length(value: bytes | str | None) -> int:
-    """The numeric ``x-amz-decoded-content-length`` an aws-chunked body requires (SIGV4-6)."""
+    """The numeric ``x-amz-decoded-content-length`` an aws-chunked body requires."""
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     if text is None or not text.isascii() or not text.strip().isdigit() or len(text.strip()) > 18:
         raise InvalidRequest("missing or bad X-Amz-Decoded-Content-Length", result="bad-chunked-header")
@@ -318,7 +319,7 @@ async def verify_body(
     ``payload_sha256_hex`` is a signed ``x-amz-content-sha256`` (``XAmzContentSHA256Mismatch``),
     ``checksum`` an ``x-amz-checksum-*`` header (``BadDigest``). Each read is yielded one read
     late, so the final bytes only leave after both matched and an upstream request with a fixed
-    Content-Length cannot complete with a forged or corrupted body (SIGV4-5).
+    Content-Length cannot complete with a forged or corrupted body.
     """
     payload_digest = hashlib.sha256() if payload_sha256_hex else None
     # x-amz-checksum-sha256 over the same bytes is the same digest: compute it once

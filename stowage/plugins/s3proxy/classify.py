@@ -1,7 +1,7 @@
 """What an S3 request addresses and which operation it is: addressing, one operation table, tenant and
-anonymous allow/deny decisions, and ``x-amz-copy-source`` parsing (SPEC PROXY-4/5/6/8, ANON-4).
+anonymous allow/deny decisions, and ``x-amz-copy-source`` parsing.
 
-Operation names are exactly SPEC PROXY-5's (they label metrics and audit actions); everything not in
+Operation names are S3's API action names (they label metrics and audit actions); everything not in
 the table is ``Unknown``. Sub-resources do not change the operation name (``GET /b?acl`` is a
 ``ListObjects`` row) — they are judged separately, by name:
 
@@ -19,9 +19,9 @@ Tenant decision (signed and presigned requests), checked before the operation it
   ``Unknown`` ⇒ 400 ``InvalidRequest``. Query keys that are not sub-resources (``prefix``,
   ``max-keys``, ``response-content-type``, ``x-id`` …) are ordinary parameters and pass.
 
-Anonymous decision (ANON-4): operations GetObject, HeadObject, HeadBucket, ListObjects only, and none
-of the ANON-4 blocked sub-resource keys (plus ``versions``: version ids and delete markers are no
-more public than ``versionId``).
+Anonymous decision: operations GetObject, HeadObject, HeadBucket, ListObjects only, and none
+of the sub-resource keys in :data:`ANONYMOUS_BLOCKED_SUBRESOURCES` (plus ``versions``: version ids
+and delete markers are no more public than ``versionId``).
 
 Addressing (:func:`check_addressing`, before either decision): the proxy forwards the bucket and
 key it classified, so paths an upstream would normalise into something else are refused with 400.
@@ -145,7 +145,7 @@ class CopySource:
 
 
 def audit_action(operation: str) -> str:
-    """The audit action name of an operation: ``s3.proxy.<operation lower-cased>`` (PROXY-20)."""
+    """The audit action name of an operation: ``s3.proxy.<operation lower-cased>``."""
     return "s3.proxy." + operation.lower()
 
 
@@ -165,7 +165,7 @@ def _host_name(host: str) -> str:
 
 
 def resolve_target(host: str, raw_path: bytes, host_suffixes: tuple[str, ...] = ()) -> tuple[str, str, bool]:
-    """(bucket, decoded key, virtual_hosted) from the Host header and the raw path (PROXY-4)."""
+    """(bucket, decoded key, virtual_hosted) from the Host header and the raw path."""
     name = _host_name(host)
     path = raw_path[1:] if raw_path.startswith(b"/") else raw_path
     for suffix in host_suffixes:
@@ -196,7 +196,7 @@ def classify(
     content_type: str = "",
     host_suffixes: tuple[str, ...] = (),
 ) -> Classified:
-    """Resolve bucket and key and name the operation from :data:`OPERATIONS` (PROXY-5)."""
+    """Resolve bucket and key and name the operation from :data:`OPERATIONS`."""
     bucket, key, virtual = resolve_target(host, raw_path, host_suffixes)
     keys = query_keys(raw_query)
     target = SERVICE if not bucket else (OBJECT if key else BUCKET)
@@ -253,7 +253,7 @@ def _empty_pieces(raw_query: bytes) -> int:
 
 
 def check_tenant(request: Classified) -> None:
-    """Raise unless a signed tenant may perform this request (PROXY-6; decisions in the docstring)."""
+    """Raise unless a signed tenant may perform this request (decisions in the module docstring)."""
     allowed = TENANT_OBJECT_SUBRESOURCES if request.key else TENANT_SUBRESOURCES
     denied = (request.query & KNOWN_SUBRESOURCES) - allowed
     if denied:
@@ -273,7 +273,7 @@ def check_tenant(request: Classified) -> None:
 
 
 def check_anonymous(request: Classified) -> None:
-    """Raise unless an anonymous request may reach a bound bucket (ANON-4; binding lookup is the caller's)."""
+    """Raise unless an anonymous request may reach a bound bucket (binding lookup is the caller's)."""
     if not request.bucket:
         raise MissingAuthenticationToken()
     if request.operation not in ANONYMOUS_OPERATIONS:
@@ -289,7 +289,7 @@ def check_anonymous(request: Classified) -> None:
 
 
 def parse_copy_source(value: str | bytes) -> CopySource:
-    """Split ``x-amz-copy-source`` into bucket, decoded key and version (PROXY-8).
+    """Split ``x-amz-copy-source`` into bucket, decoded key and version.
 
     The ``?versionId=`` suffix is cut before percent-decoding, so a key containing an encoded
     ``?`` (``%3F``) is never mistaken for a version suffix; then the leading ``/`` is stripped and the

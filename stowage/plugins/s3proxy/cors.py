@@ -1,7 +1,8 @@
-"""Per-bucket CORS on the proxy: rule validation (CORS-1), preflight answers (CORS-2) and the
-headers added to actual responses (CORS-3).
+"""Per-bucket CORS on the proxy: rule validation, preflight answers and the headers added to actual
+responses (``CorsPolicy``).
 
-Rules live in Stowage (``s3_bucket_cors``), never upstream (§6 decision 26). Bucket names match
+Rules live in Stowage (``s3_bucket_cors``), never upstream: the upstream's own CORS configuration
+is the operator's, not a tenant's. Bucket names match
 case-insensitively and same-named buckets on different backends have their rules unioned. A
 preflight that matches no rule falls through to normal handling (which then fails auth).
 """
@@ -13,18 +14,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stowage.core.kernel.errors import BadRequest
+from stowage.plugins.s3proxy.policy import ProxyPolicy
 
 if TYPE_CHECKING:
-    from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send
+    from collections.abc import Sequence
+
     from stowage.plugins.s3proxy.policycache import PolicyCache
+    from stowage.plugins.s3proxy.request import ProxyRequest, Receive
+    from stowage.plugins.s3proxy.responder import Responder
 
 __all__ = [
     "ALLOWED_METHODS",
     "DEFAULT_ALLOWED_HEADERS",
     "DEFAULT_EXPOSE_HEADERS",
+    "CorsPolicy",
     "CorsRule",
-    "cors_response_headers",
-    "preflight_handler",
     "validate_rules",
 ]
 
@@ -78,7 +82,7 @@ def _strings(rule: dict[str, Any], name: str, index: int, required: bool) -> lis
 
 
 def validate_rules(value: Any) -> list[dict[str, Any]]:
-    """The CORS-1 checks; returns normalised rules or raises 400 ``invalid_cors`` "rule i: …"."""
+    """Check rules the API received; returns them normalised or raises 400 ``invalid_cors`` "rule i: …"."""
     if not isinstance(value, list):
         raise BadRequest("rules must be a list", code="invalid_cors")
     out: list[dict[str, Any]] = []
@@ -104,23 +108,27 @@ def validate_rules(value: Any) -> list[dict[str, Any]]:
     return out
 
 
-def preflight_handler(cache: PolicyCache) -> Any:
-    """The CORS-2 pre-auth handler: answer matching preflights with 204, no auth and no audit."""
+class CorsPolicy(ProxyPolicy):
+    """Answers matching preflights before auth (204, no audit) and adds CORS headers to actual responses."""
 
-    async def handle(app: ProxyApp, req: ProxyRequest, receive: Receive, send: Send) -> bool:
-        requested = req.hmap.get(b"access-control-request-method")
+    def __init__(self, cache: PolicyCache) -> None:
+        self.cache = cache
+
+    async def pre_auth(self, req: ProxyRequest, receive: Receive, responder: Responder) -> bool:
+        """A preflight matching a rule of the bucket is answered here; others fall through (and fail auth)."""
+        requested = req.headers_by_name.get(b"access-control-request-method")
         if req.method != "OPTIONS" or requested is None or not req.bucket:
             return False
-        origin = req.hmap.get(b"origin", b"").decode("latin-1")
+        origin = req.headers_by_name.get(b"origin", b"").decode("latin-1")
         method = requested.decode("latin-1").strip().upper()
-        for rule in cache.cors_rules(req.bucket):
+        for rule in self.cache.cors_rules(req.bucket):
             allowed = rule.allow_origin(origin)
             if allowed is None or method not in rule.allowed_methods:
                 continue
             assert req.classified is not None
             req.classified = dataclasses.replace(req.classified, operation="CORSPreflight")
             req.auth_mode = "cors"
-            req.scope["stowage.skip_audit"] = True
+            req.skip_audit = True
             headers = [
                 (b"access-control-allow-origin", allowed.encode("latin-1")),
                 (b"access-control-allow-methods", ", ".join(rule.allowed_methods).encode()),
@@ -130,39 +138,28 @@ def preflight_handler(cache: PolicyCache) -> Any:
                 ),
                 (b"access-control-max-age", str(_max_age(rule)).encode()),
                 (b"vary", _VARY_PREFLIGHT),
-                (b"content-length", b"0"),
-                (b"x-amz-request-id", req.request_id.encode()),
             ]
-            req.status = 204
-            await send({"type": "http.response.start", "status": 204, "headers": headers})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await responder.send_simple(204, b"", content_type=None, headers=headers)
             return True
         return False
 
-    return handle
+    def response_headers(self, req: ProxyRequest) -> Sequence[tuple[bytes, bytes]]:
+        """Headers for actual responses whose Origin matches a rule of the bucket."""
+        raw_origin = req.headers_by_name.get(b"origin")
+        if raw_origin is None or not req.bucket or req.auth_mode == "cors":
+            return ()
+        origin = raw_origin.decode("latin-1")
+        for rule in self.cache.cors_rules(req.bucket):
+            allowed = rule.allow_origin(origin)
+            if allowed is not None:
+                expose = ", ".join(rule.expose_headers) or DEFAULT_EXPOSE_HEADERS
+                return (
+                    (b"access-control-allow-origin", allowed.encode("latin-1")),
+                    (b"access-control-expose-headers", expose.encode("latin-1")),
+                    (b"vary", b"Origin"),
+                )
+        return ()
 
 
 def _max_age(rule: CorsRule) -> int:
     return rule.max_age_seconds if rule.max_age_seconds is not None else DEFAULT_MAX_AGE
-
-
-def cors_response_headers(cache: PolicyCache) -> Any:
-    """The CORS-3 provider: headers for actual responses whose Origin matches a rule of the bucket."""
-
-    def provide(req: ProxyRequest) -> list[tuple[bytes, bytes]]:
-        raw_origin = req.hmap.get(b"origin")
-        if raw_origin is None or not req.bucket or req.auth_mode == "cors":
-            return []
-        origin = raw_origin.decode("latin-1")
-        for rule in cache.cors_rules(req.bucket):
-            allowed = rule.allow_origin(origin)
-            if allowed is not None:
-                expose = ", ".join(rule.expose_headers) or DEFAULT_EXPOSE_HEADERS
-                return [
-                    (b"access-control-allow-origin", allowed.encode("latin-1")),
-                    (b"access-control-expose-headers", expose.encode("latin-1")),
-                    (b"vary", b"Origin"),
-                ]
-        return []
-
-    return provide

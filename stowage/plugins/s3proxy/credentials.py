@@ -1,4 +1,4 @@
-"""The store-backed credential cache and the default ``stowage_credential_lookup`` (PROXY-21/22).
+"""The store-backed credential cache and the default ``stowage_credential_lookup``.
 
 ``StoreCredentialCache`` keeps every enabled, unexpired row of ``s3_credentials`` unsealed in
 memory. It is rebuilt after every credential mutation through the API (``reload()``, awaited
@@ -6,7 +6,7 @@ before the response is sent, so revocation is immediate) and every 30 s (``run_p
 after each rebuild ``on_reload`` runs (the proxy passes its ``SigningKeyCache.clear``). Expiry is
 re-checked on each ``get()`` against ``runtime.clock``.
 
-A credential acts with its owner's rights (D9): each rebuild reads the owners' accounts too, so a
+A credential acts with its owner's rights, never more: each rebuild reads the owners' accounts too, so a
 credential of a disabled owner is left out (``InvalidAccessKeyId``) and one of a ``readonly``
 owner is cached ``read_only``. User changes rebuild the cache before their response
 (``stowage.core.contracts.credentials.owner_rights_changed``), so no request pays a database query for it.

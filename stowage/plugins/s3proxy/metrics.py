@@ -1,4 +1,4 @@
-"""The proxy's Prometheus metrics (MET-14…MET-24), kept as plain counters and rendered at scrape time.
+"""The proxy's Prometheus metrics (``stowage_s3_*``), kept as plain counters and rendered at scrape time.
 
 The proxy records several samples per request. prometheus-client's children take a lock and
 walk label dictionaries on every ``inc``/``observe`` (measured at ~20 µs per request here), so

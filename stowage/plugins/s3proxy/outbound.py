@@ -1,4 +1,4 @@
-"""The request the proxy sends upstream and the response headers it passes back (SPEC PROXY-13..15, 17).
+"""The request the proxy sends upstream and the response headers it passes back.
 
 :class:`UpstreamSigner` (one per backend) builds a path-style URL under the endpoint's base path,
 filters the tenant's headers and signs the result with the backend's admin key (SigV4 header auth,
@@ -107,7 +107,7 @@ def _quote(text: str) -> str:
 
 
 def strip_presign_params(raw_query: bytes) -> bytes:
-    """The query string verbatim, minus the SigV4 presign parameters (PROXY-13)."""
+    """The query string verbatim, minus the SigV4 presign parameters."""
     if not raw_query or b"x-amz-" not in raw_query.lower():
         return raw_query
     kept = []
@@ -276,7 +276,7 @@ def effective_status(headers: Iterable[tuple[bytes, bytes]], status: int) -> int
 
 
 def filter_response_headers(headers: Iterable[tuple[bytes, bytes]], status: int) -> list[tuple[bytes, bytes]]:
-    """Upstream response headers fit for the client (PROXY-17): the S3 allow-list only.
+    """Upstream response headers fit for the client: the S3 allow-list only.
 
     ``Location`` passes on 3xx redirects only. On 206 ``x-amz-checksum-*`` is dropped: those
     describe the whole object, and SDKs that validate them fail on a range (rclone sends them).

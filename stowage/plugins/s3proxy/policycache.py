@@ -1,9 +1,9 @@
 """``PolicyCache``: anonymous bindings and bucket CORS rules held in memory for the proxy.
 
 Rebuilt from the store after every binding/CORS mutation through the API (awaited before the API
-answers) and every 30 s (PROXY-21). Lookups are by bucket name, case-insensitively; a bucket
+answers) and every 30 s. Lookups are by bucket name, case-insensitively; a bucket
 bound on two backends resolves to the first binding in (backend, bucket) order, and CORS rules of
-same-named buckets are unioned (CORS-2).
+same-named buckets are unioned.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from stowage.core.contracts.backends import backend_registry
 from stowage.core.contracts.credentials import CREDENTIALS
 from stowage.core.contracts.driver import DriverError
+from stowage.plugins.s3proxy.admin.credential_routes import new_access_key, new_secret_key
 from stowage.plugins.s3proxy.credentials import credential_repository
-from stowage.plugins.s3proxy.credentials_api import new_access_key, new_secret_key
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime

@@ -2,7 +2,7 @@
 
 One small class per S3 error code. Each carries the HTTP status, the S3 code, a default message and
 the ``result`` label used by ``stowage_s3_request_total`` / ``stowage_s3_auth_failure_total``
-(SPEC MET-14/18, §4.2). Handlers raise these; only :func:`render_error` builds error bodies.
+Handlers raise these; only :func:`render_error` builds error bodies.
 
 Hierarchy::
 
@@ -53,7 +53,7 @@ class S3Error(Exception):
     """Base of every error the proxy answers with an S3 XML body.
 
     ``status`` and ``result`` are class defaults that an instance may override, because a few
-    codes are emitted with more than one status or metric label (SPEC §4.2).
+    codes are emitted with more than one status or metric label.
     """
 
     status: int = 500
@@ -84,7 +84,7 @@ class S3Error(Exception):
 
 
 class AuthError(S3Error):
-    """An authentication failure: 403, and the body omits ``<Resource>`` (SPEC PROXY-18)."""
+    """An authentication failure: 403, and the body omits ``<Resource>`` as S3 does."""
 
     status = 403
     include_resource = False
@@ -258,7 +258,7 @@ class SlowDown(S3Error):
     code = "SlowDown"
     default_message = "rate limit exceeded"
     result = "rate-limited"
-    # AWS SDKs retry 503 SlowDown natively; Retry-After tells other clients when (SPEC §6 #6).
+    # AWS SDKs retry 503 SlowDown natively; Retry-After tells other clients when.
     retry_after = 1
 
 
@@ -306,7 +306,7 @@ def render_error(
     """Render ``error`` as the S3 XML error document plus its response headers.
 
     ``resource`` is the request path; it is left out for authentication failures. ``bucket``
-    (or the error's own ``bucket``) adds ``<BucketName>`` when known (SPEC PROXY-18).
+    (or the error's own ``bucket``) adds ``<BucketName>`` when known.
     """
     bucket_name = bucket if bucket is not None else error.bucket
     parts = [

@@ -188,13 +188,13 @@ def parse_sigv2(
     for a virtual-hosted request (its path does not name the bucket), else empty. Raises
     ``AuthAccessDenied`` (auth-error) for malformed or mixed authentication.
     """
-    hmap: dict[bytes, bytes] = {}
+    headers_by_name: dict[bytes, bytes] = {}
     for name, value in headers:
-        hmap[name] = hmap[name] + b"," + value if name in hmap else value
+        headers_by_name[name] = headers_by_name[name] + b"," + value if name in headers_by_name else value
     if b"X-Amz-Signature=" in raw_query or b"X-Amz-Credential=" in raw_query:
         raise _fail("only one authentication mechanism is allowed")
     pairs = _query_pairs(raw_query)
-    authorization = hmap.get(b"authorization")
+    authorization = headers_by_name.get(b"authorization")
     added: list[tuple[bytes, bytes]] = []
     if authorization is not None:
         if any(pair[0] in _AUTH_PARAMS for pair in pairs):
@@ -202,8 +202,8 @@ def parse_sigv2(
         access_key, sep, signature = authorization[len(_HEADER_PREFIX) :].strip().partition(b":")
         if not sep or not access_key:
             raise _fail("Authorization must be AWS <AWSAccessKeyId>:<Signature>")
-        mode, timestamp = "signed-v2", _request_time(hmap)
-        date_line = b"" if b"x-amz-date" in hmap else hmap.get(b"date", b"").strip()
+        mode, timestamp = "signed-v2", _request_time(headers_by_name)
+        date_line = b"" if b"x-amz-date" in headers_by_name else headers_by_name.get(b"date", b"").strip()
         upstream_query = raw_query
     else:
         params: dict[bytes, bytes] = {}
@@ -215,9 +215,9 @@ def parse_sigv2(
                     raise _fail(f"duplicate {key.decode('latin-1')} parameter")
                 params[key] = unquote_to_bytes(value)
             elif lkey.startswith(b"x-amz-") or lkey.decode("latin-1") in SIGNED_QUERY_OVERRIDES:
-                if lkey not in hmap:  # the header the client signed, carried in the query
-                    hmap[lkey] = unquote_to_bytes(value)
-                    added.append((lkey, hmap[lkey]))
+                if lkey not in headers_by_name:  # the header the client signed, carried in the query
+                    headers_by_name[lkey] = unquote_to_bytes(value)
+                    added.append((lkey, headers_by_name[lkey]))
             else:
                 kept.append(piece)
         missing = [name.decode() for name in sorted(_AUTH_PARAMS) if name not in params]
@@ -233,8 +233,8 @@ def parse_sigv2(
     head = b"\n".join(
         (
             method.upper().encode("ascii"),
-            hmap.get(b"content-md5", b"").strip(),
-            hmap.get(b"content-type", b"").strip(),
+            headers_by_name.get(b"content-md5", b"").strip(),
+            headers_by_name.get(b"content-type", b"").strip(),
             date_line,
             amz_lines,
         )
@@ -247,7 +247,7 @@ def parse_sigv2(
         signature=_decode_signature(signature.strip()),
         timestamp=timestamp,
         strings_to_sign=strings,
-        payload_hash=_payload_hash(hmap.get(b"x-amz-content-sha256")),
+        payload_hash=_payload_hash(headers_by_name.get(b"x-amz-content-sha256")),
         upstream_query=upstream_query,
         added_headers=added,
     )

@@ -1,14 +1,14 @@
 """Inbound AWS Signature V4 verification: header auth, presigned URLs and POST-policy signatures.
 
-Verification is two steps so the caller can look the credential up in between (SPEC PROXY-3)::
+Verification is two steps so the caller can look the credential up in between::
 
     parsed = parse_request(method, scope["raw_path"], scope["query_string"], scope["headers"])
-    secret = credentials.get(parsed.access_key_id)          # None -> raise InvalidAccessKeyId()
-    auth = verify(parsed, secret, cache=signing_keys)        # -> VerifiedAuth, or raises AuthError
+    credential = credentials.get(parsed.access_key_id)      # None -> raise InvalidAccessKeyId()
+    auth = verify(parsed, credential.secret_key, cache=signing_keys)  # VerifiedAuth, or AuthError
 
 The canonical request is built from the raw bytes the client sent (``raw_path`` and the query
 string as received), never from a decoded-and-re-encoded path: S3 does not double-encode, and any
-normalisation here would reject valid signatures (SIGV4-2). Failures raise the ``AuthError``
+normalisation here would reject valid signatures. Failures raise the ``AuthError``
 subclasses of :mod:`.s3errors`, whose ``result`` is the metric label (missing-auth, unknown-akid,
 bad-sig, expired, skew, auth-error). The module is pure and synchronous; time comes in as ``now``.
 """
@@ -126,8 +126,9 @@ class VerifiedAuth:
 class SigningKeyCache:
     """Derived signing keys keyed by (akid, date, region, service), bound to the secret's fingerprint.
 
-    A rotated secret under the same access key id re-derives instead of reusing the old key
-    (SIGV4-4). ``clear()`` is called after every credential-cache rebuild so revocation is immediate.
+    A rotated secret under the same access key id re-derives instead of reusing the old key, so a
+    stale key never verifies. ``clear()`` is called after every credential-cache rebuild so
+    revocation is immediate.
     The size bound evicts the oldest entry first (dicts keep insertion order).
     """
 
@@ -167,7 +168,7 @@ def derive_signing_key(secret: str, date: str, region: str, service: str) -> byt
 
 
 def post_policy_signature(signing_key: bytes, policy_b64: str) -> str:
-    """Hex HMAC-SHA256 of the base64 policy text exactly as sent in the form (POST-2)."""
+    """Hex HMAC-SHA256 of the base64 policy text exactly as sent in the form."""
     return hmac.digest(signing_key, policy_b64.encode(), "sha256").hex()
 
 
@@ -215,13 +216,13 @@ def _parse_amz_date(value: str) -> float:
     return moment.timestamp()
 
 
-def _request_time(hmap: Mapping[bytes, bytes]) -> tuple[str, float]:
+def _request_time(headers_by_name: Mapping[bytes, bytes]) -> tuple[str, float]:
     """(amz date string for the string-to-sign, epoch seconds) from X-Amz-Date or Date."""
-    raw = hmap.get(b"x-amz-date")
+    raw = headers_by_name.get(b"x-amz-date")
     if raw is not None:
         value = raw.decode("latin-1").strip()
         return value, _parse_amz_date(value)
-    raw = hmap.get(b"date")
+    raw = headers_by_name.get(b"date")
     if raw is None:
         raise _fail("missing X-Amz-Date or Date header")
     try:
@@ -253,11 +254,13 @@ def _parse_credential(value: str) -> tuple[str, str, str, str]:
 _UNSIGNED_AMZ_ALLOWED = frozenset({b"x-amz-content-sha256"})
 
 
-def _check_amz_headers_signed(hmap: Mapping[bytes, bytes], signed_headers: tuple[str, ...]) -> None:
+def _check_amz_headers_signed(
+    headers_by_name: Mapping[bytes, bytes], signed_headers: tuple[str, ...]
+) -> None:
     """AWS refuses ``x-amz-*`` headers that are not in SignedHeaders: without this check anyone
     on the path (or a presigned URL's holder) could add e.g. ``x-amz-copy-source`` or
     ``x-amz-tagging`` to a signed request and have the proxy forward it, re-signed, upstream."""
-    for header in hmap:
+    for header in headers_by_name:
         if (
             header.startswith(b"x-amz-")
             and header not in _UNSIGNED_AMZ_ALLOWED
@@ -317,30 +320,34 @@ def parse_request(
     Raises ``MissingAuthenticationToken`` when the request carries neither form, and
     ``AuthAccessDenied`` (result auth-error) for anything malformed.
     """
-    hmap = _header_dict(headers)
+    headers_by_name = _header_dict(headers)
     method_b = method.encode("ascii") if isinstance(method, str) else method
-    authorization = hmap.get(b"authorization")
+    authorization = headers_by_name.get(b"authorization")
     presigned = _SIG_PARAM_B in raw_query
     if authorization is not None:
         if presigned:
             raise _fail("only one authentication mechanism is allowed")
-        return _parse_header_auth(method_b, raw_path, raw_query, hmap, authorization)
+        return _parse_header_auth(method_b, raw_path, raw_query, headers_by_name, authorization)
     if presigned:
-        return _parse_presigned(method_b, raw_path, raw_query, hmap)
+        return _parse_presigned(method_b, raw_path, raw_query, headers_by_name)
     raise MissingAuthenticationToken()
 
 
 def _parse_header_auth(
-    method: bytes, raw_path: bytes, raw_query: bytes, hmap: dict[bytes, bytes], authorization: bytes
+    method: bytes,
+    raw_path: bytes,
+    raw_query: bytes,
+    headers_by_name: dict[bytes, bytes],
+    authorization: bytes,
 ) -> ParsedAuth:
     credential, signed, signature = _parse_authorization(authorization.decode("latin-1").strip())
     akid, date, region, service = _parse_credential(credential)
-    amz_date, stamp = _request_time(hmap)
+    amz_date, stamp = _request_time(headers_by_name)
     if amz_date[:8] != date:
         raise _fail("credential date does not match the request date")
     signed_headers = _parse_signed_headers(signed)
-    _check_amz_headers_signed(hmap, signed_headers)
-    payload = hmap.get(b"x-amz-content-sha256")
+    _check_amz_headers_signed(headers_by_name, signed_headers)
+    payload = headers_by_name.get(b"x-amz-content-sha256")
     return ParsedAuth(
         mode="signed",
         access_key_id=akid,
@@ -356,7 +363,7 @@ def _parse_header_auth(
         method=method,
         raw_path=raw_path,
         raw_query=raw_query,
-        headers=hmap,
+        headers=headers_by_name,
     )
 
 
@@ -364,7 +371,7 @@ _PRESIGN_REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz
 
 
 def _parse_presigned(
-    method: bytes, raw_path: bytes, raw_query: bytes, hmap: dict[bytes, bytes]
+    method: bytes, raw_path: bytes, raw_query: bytes, headers_by_name: dict[bytes, bytes]
 ) -> ParsedAuth:
     params: dict[str, str] = {}
     for key, value in _query_pairs(raw_query):
@@ -396,8 +403,8 @@ def _parse_presigned(
     if amz_date[:8] != date:
         raise _fail("credential date does not match X-Amz-Date")
     signed_headers = _parse_signed_headers(params["X-Amz-SignedHeaders"])
-    _check_amz_headers_signed(hmap, signed_headers)
-    payload = hmap.get(b"x-amz-content-sha256")
+    _check_amz_headers_signed(headers_by_name, signed_headers)
+    payload = headers_by_name.get(b"x-amz-content-sha256")
     return ParsedAuth(
         mode="presigned",
         access_key_id=akid,
@@ -415,7 +422,7 @@ def _parse_presigned(
         method=method,
         raw_path=raw_path,
         raw_query=raw_query,
-        headers=hmap,
+        headers=headers_by_name,
     )
 
 
@@ -453,7 +460,7 @@ def _trim_all(value: bytes) -> bytes:
 
 
 def _trim_outside_quotes(value: bytes) -> bytes:
-    """The older rule (SPEC SIGV4-2): collapse whitespace runs to one space only outside double quotes."""
+    """The older rule: collapse whitespace runs to one space only outside double quotes."""
     segments = value.split(b'"')
     segments[::2] = [_WHITESPACE_RUN.sub(b" ", segment) for segment in segments[::2]]
     return b'"'.join(segments).strip()
@@ -484,11 +491,11 @@ def canonical_query_string(raw_query: bytes, *, drop_signature: bool = False) ->
 
 
 def _canonical_headers(parsed: ParsedAuth, quoted: bool) -> bytes:
-    hmap = parsed.headers or {}
+    headers_by_name = parsed.headers or {}
     lines = []
     trim = _trim_outside_quotes if quoted else _trim_all
     for name in parsed.signed_headers:
-        value = hmap.get(name.encode("latin-1"))
+        value = headers_by_name.get(name.encode("latin-1"))
         if value is None:
             raise _fail(f"signed header {name} is missing from the request")
         lines.append(name.encode("latin-1") + b":" + trim(value) + b"\n")
@@ -526,7 +533,7 @@ def _string_to_sign(parsed: ParsedAuth, canonical_headers: bytes) -> bytes:
 def _check_time(parsed: ParsedAuth, now: float) -> None:
     if parsed.mode == "presigned":
         # Presigned URLs live for X-Amz-Expires; only a date too far in the future is skew
-        # (SIGV4-3 — the original also applied the 15-minute window to past dates).
+        # (a past date is no skew: the URL was signed then and stays valid until it expires).
         if parsed.timestamp - now > MAX_SKEW_SECONDS:
             raise RequestTimeTooSkewed()
         if now > parsed.timestamp + (parsed.expires or 0):
@@ -575,8 +582,8 @@ def verify(
 
 
 def _has_quoted_header(parsed: ParsedAuth) -> bool:
-    hmap = parsed.headers or {}
-    return any(b'"' in hmap.get(name.encode("latin-1"), b"") for name in parsed.signed_headers)
+    headers_by_name = parsed.headers or {}
+    return any(b'"' in headers_by_name.get(name.encode("latin-1"), b"") for name in parsed.signed_headers)
 
 
 def verify_post_policy(
@@ -587,7 +594,7 @@ def verify_post_policy(
     now: float | None = None,
     cache: SigningKeyCache | None = None,
 ) -> VerifiedAuth:
-    """Verify a POST form's policy signature with the ±15 min window of POST-2."""
+    """Verify a POST form's policy signature with a ±15 min window around its ``x-amz-date``."""
     if abs((time.time() if now is None else now) - parsed.timestamp) > MAX_SKEW_SECONDS:
         raise RequestTimeTooSkewed()
     key = _signing_key(parsed, secret, cache)

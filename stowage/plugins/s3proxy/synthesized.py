@@ -28,6 +28,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
+from stowage.core.contracts.backends import backend_registry
 from stowage.plugins.s3proxy.classify import KNOWN_SUBRESOURCES, TENANT_SUBRESOURCES
 from stowage.plugins.s3proxy.policycache import policy_cache
 from stowage.plugins.s3proxy.s3errors import (
@@ -44,8 +45,10 @@ from stowage.plugins.s3proxy.s3errors import (
 
 if TYPE_CHECKING:
     from stowage.core.contracts.credentials import VirtualCredential
-    from stowage.plugins.s3proxy.app import ProxyApp, ProxyRequest, Receive, Send
     from stowage.plugins.s3proxy.cors import CorsRule
+    from stowage.plugins.s3proxy.forward import Forwarder
+    from stowage.plugins.s3proxy.request import ProxyRequest, Receive
+    from stowage.plugins.s3proxy.responder import Responder
 
 __all__ = [
     "BUCKET_CONFIG_READS",
@@ -111,12 +114,12 @@ def synthesized_operation(req: ProxyRequest) -> str | None:
 
 
 async def answer_synthesized(
-    app: ProxyApp,
+    forwarder: Forwarder,
     req: ProxyRequest,
     credential: VirtualCredential,
     operation: str,
     receive: Receive,
-    send: Send,
+    responder: Responder,
 ) -> bool:
     """Answer ``operation`` (from :func:`synthesized_operation`) here when the bucket is in scope."""
     if not credential.allows_bucket(req.bucket):
@@ -133,32 +136,32 @@ async def answer_synthesized(
             bucket=req.bucket,
         )
     if operation == "CreateBucket":
-        await _create_bucket(app, req, credential, receive, send)
+        await _create_bucket(forwarder, req, credential, receive, responder)
         return True
-    await _require_target(app, req, credential)
+    await _require_target(forwarder, req, credential)
     if operation == "GetBucketCors":
-        cache = policy_cache(app.runtime)
+        cache = policy_cache(forwarder.runtime)
         rules = cache.cors_rules(req.bucket) if cache is not None else ()
         if not rules:
             raise NoSuchCORSConfiguration(bucket=req.bucket)
-        await app.send_simple(req, 200, _cors_xml(rules), send)
+        await responder.send_simple(200, _cors_xml(rules))
     elif operation.startswith("Get"):
-        await app.send_simple(req, 200, private_acl_xml(), send)
+        await responder.send_simple(200, private_acl_xml())
     else:
-        _check_private_acl(req, await _small_body(app, req, receive))
-        await app.send_simple(req, 200, b"", send)
+        _check_private_acl(req, await _small_body(forwarder, req, receive))
+        await responder.send_simple(200, b"")
     return True
 
 
-async def _require_target(app: ProxyApp, req: ProxyRequest, credential: VirtualCredential) -> None:
+async def _require_target(forwarder: Forwarder, req: ProxyRequest, credential: VirtualCredential) -> None:
     """404 NoSuchBucket/NoSuchKey unless the bucket (and object, and version) exists upstream."""
-    backend = app.backends.get(credential.backend_id)
+    backend = backend_registry(forwarder.runtime).get(credential.backend_id)
     if backend is None:
         raise InternalError(
             f'backend "{credential.backend_id}": not registered', result="backend-unavailable"
         )
     version = _version_query(req.raw_query)
-    status = await app.forwarder.upstream_status(backend, "HEAD", req.bucket, req.key, version)
+    status = await forwarder.upstream_status(backend, "HEAD", req.bucket, req.key, version)
     if status == 404:
         raise NoSuchKey(bucket=req.bucket) if req.key else NoSuchBucket(bucket=req.bucket)
     if status == 403:
@@ -174,9 +177,9 @@ def _version_query(raw_query: bytes) -> bytes:
     return b""
 
 
-async def _small_body(app: ProxyApp, req: ProxyRequest, receive: Receive) -> bytes:
+async def _small_body(forwarder: Forwarder, req: ProxyRequest, receive: Receive) -> bytes:
     """The request body (decoded and hash-checked like a forwarded one), at most 64 KiB."""
-    body, length, _ = app.forwarder.request_body(req, req.scope["stowage.auth"], receive)
+    body, length, _ = forwarder.request_body(req, receive)
     if body is None or isinstance(body, bytes):
         return body or b""
     if length is not None and length > _BODY_LIMIT:
@@ -207,8 +210,8 @@ def _local(tag: str) -> str:
 
 def _check_private_acl(req: ProxyRequest, body: bytes) -> None:
     """Accept exactly the private ACL; anything else is 501 (the proxy could not honour it)."""
-    canned = req.hmap.get(b"x-amz-acl")
-    grants = [name for name in req.hmap if name.startswith(b"x-amz-grant-")]
+    canned = req.headers_by_name.get(b"x-amz-acl")
+    grants = [name for name in req.headers_by_name if name.startswith(b"x-amz-grant-")]
     refuse = S3NotImplemented(
         "only the private ACL (owner FULL_CONTROL) is supported through the proxy",
         result="not-implemented",
@@ -249,32 +252,36 @@ def _owner_full_control(grant: ElementTree.Element) -> bool:
 
 
 async def _create_bucket(
-    app: ProxyApp, req: ProxyRequest, credential: VirtualCredential, receive: Receive, send: Send
+    forwarder: Forwarder,
+    req: ProxyRequest,
+    credential: VirtualCredential,
+    receive: Receive,
+    responder: Responder,
 ) -> None:
     """CreateBucket on an in-scope bucket: S3's answers for a bucket you already own."""
     try:
-        await _require_target(app, req, credential)
+        await _require_target(forwarder, req, credential)
     except NoSuchBucket:
         # in scope but absent upstream: creating buckets stays the operator's job
         raise AccessDenied(
             "PutBucket is not permitted through the proxy", result="op-not-allowed", bucket=req.bucket
         ) from None
-    acl = req.hmap.get(b"x-amz-acl")
+    acl = req.headers_by_name.get(b"x-amz-acl")
     if (acl is not None and acl.strip() != b"private") or any(
-        name.startswith(b"x-amz-grant-") for name in req.hmap
+        name.startswith(b"x-amz-grant-") for name in req.headers_by_name
     ):
         raise S3NotImplemented(
             "only the private ACL (owner FULL_CONTROL) is supported through the proxy",
             result="not-implemented",
             bucket=req.bucket,
         )
-    body = await _small_body(app, req, receive)
+    body = await _small_body(forwarder, req, receive)
     location = ""
     if body.strip():
         constraints = [e for e in _parse_xml(body).iter() if _local(e.tag) == "LocationConstraint"]
         location = (constraints[0].text or "").strip() if constraints else ""
-    lock = req.hmap.get(b"x-amz-bucket-object-lock-enabled", b"").strip().lower() == b"true"
+    lock = req.headers_by_name.get(b"x-amz-bucket-object-lock-enabled", b"").strip().lower() == b"true"
     if location in ("", "us-east-1") and not lock:
-        await app.send_simple(req, 200, b"", send)  # us-east-1's legacy answer for your own bucket
+        await responder.send_simple(200, b"")  # us-east-1's legacy answer for your own bucket
         return
     raise BucketAlreadyOwnedByYou(bucket=req.bucket)

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.contracts.audit import AuditEvent
+from stowage.core.contracts.audit import AUDIT, AuditEvent
 from stowage.testing.stand_ins import AuditCapture, HeaderAuth
 
 
@@ -69,7 +69,7 @@ class Api:
         )
 
     async def audit(self, action: str | None = None) -> list[AuditEvent]:
-        recorder = self.stowage.runtime.services.get("audit")
+        recorder = self.stowage.runtime.find(AUDIT)
         if recorder is not None:
             await recorder.flush()
         return [e for e in self.support.events if action is None or e.action == action]

@@ -15,8 +15,8 @@ from stowage.core.contracts.identity import Identity
 from stowage.core.security.secretbox import SecretBox
 from stowage.hooks import hookimpl
 from stowage.plugins.s3proxy import credentials as credentials_module
+from stowage.plugins.s3proxy.admin.credential_routes import credential_blueprints
 from stowage.plugins.s3proxy.credentials import StoreCredentialCache
-from stowage.plugins.s3proxy.credentials_api import credential_blueprints
 
 ROOT_KEY = "5f" * 32
 ADMIN = "/api/admin/s3-credentials"

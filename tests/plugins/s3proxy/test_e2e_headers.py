@@ -20,7 +20,7 @@ from aiohttp import web
 
 from stowage.plugins.s3proxy import checksums, sigv4
 from stowage.plugins.s3proxy.amzheaders import CONSUMED, HEADERS_BY_API
-from stowage.plugins.s3proxy.forward import ERROR_BODY_LIMIT
+from stowage.plugins.s3proxy.relay import ERROR_BODY_LIMIT
 from tests.plugins.s3proxy.e2e import sign_head
 from tests.plugins.s3proxy.proxyenv import ProxyEnv, proxy_env, upstream_client
 

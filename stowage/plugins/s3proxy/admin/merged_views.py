@@ -1,4 +1,4 @@
-"""API-50: read-only merged views of the proxy's credentials and anonymous bindings (admin).
+"""Read-only merged views of the proxy's credentials and anonymous bindings (admin).
 
 Each entry carries ``source``: ``"sqlite"`` for store rows, or the name a plugin gives. Plugins that
 feed the proxy from elsewhere return ``stowage.core.contracts.credentials.CredentialSource`` objects from the
@@ -16,9 +16,9 @@ from quart import Blueprint, Response, jsonify
 
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime
+from stowage.plugins.s3proxy.admin.credential_routes import credential_dto
+from stowage.plugins.s3proxy.admin.policy_routes import binding_dto
 from stowage.plugins.s3proxy.credentials import credential_repository
-from stowage.plugins.s3proxy.credentials_api import credential_dto
-from stowage.plugins.s3proxy.policy_api import binding_dto
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime

@@ -1,6 +1,6 @@
 """Virtual-credential routes: admin ``/api/admin/s3-credentials`` and self-service ``/api/me/…``.
 
-VC-1…VC-6, API-14, API-48. Mounted only while ``s3_proxy.enabled`` (the proxy plugin returns
+Mounted only while ``s3_proxy.enabled`` (the proxy plugin returns
 ``credential_blueprints()`` from ``stowage_blueprints``). Every mutation awaits the credential
 cache rebuild before answering, so a disabled, expired or deleted key fails on the very next
 proxy request. Self-service routes see only the caller's rows; anyone else's key is a 404.
@@ -42,7 +42,7 @@ _ALWAYS = frozenset({"access_key", "backend_id", "buckets", "enabled", "created_
 
 
 def new_access_key() -> str:
-    """``AKIA`` + 16 random characters from ``A-Z2-7`` (VC-1)."""
+    """``AKIA`` + 16 random characters from ``A-Z2-7``, shaped like an AWS access key id."""
     return "AKIA" + "".join(secrets.choice(ACCESS_KEY_ALPHABET) for _ in range(16))
 
 
@@ -111,7 +111,7 @@ def _path_style(runtime: Runtime, backend_id: str) -> bool:
 
 
 def credential_dto(runtime: Runtime, row: StoredCredential, secret_key: str = "") -> dict[str, Any]:
-    """The VC-2 shape, empty optional fields left out; ``secret_key`` is only given on creation."""
+    """A credential as the API shows it (no empty optional fields); ``secret_key`` only on creation."""
     base = _endpoint(runtime)
     path_style = _path_style(runtime, row.backend_id)
     out: dict[str, Any] = {
@@ -323,7 +323,7 @@ def credential_blueprints() -> list[Blueprint]:
     """Fresh admin and self-service blueprints (one pair per app; mount only when the proxy is on).
 
     Admin routes need ``admin`` and see every row; self-service routes list for ``any`` role and
-    change for ``writer``, always scoped to the caller (VC-6).
+    change for ``writer``, always scoped to the caller.
     """
     return [
         _blueprint("s3_credentials_admin", ADMIN_PATH, "admin", "admin", _admin),

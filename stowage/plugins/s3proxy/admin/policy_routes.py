@@ -1,4 +1,4 @@
-"""Admin routes for proxy policies: anonymous bindings (API-49, ANON-1/2) and bucket CORS (API-22, CORS-1).
+"""Admin routes for proxy policies: anonymous bindings and bucket CORS rules.
 
 Mounted only while the proxy is enabled. Every mutation awaits the proxy's policy-cache reload
 before answering, so the next proxy request sees it.
@@ -34,7 +34,7 @@ CORS_PATH = "/api/backends/<bid>/buckets/<bucket>/cors"
 
 
 def binding_dto(row: StoredBinding) -> dict[str, Any]:
-    """The ANON-1 DTO."""
+    """A binding as the API shows it."""
     out: dict[str, Any] = {
         "backend_id": row.backend_id,
         "bucket": row.bucket,

@@ -1,4 +1,4 @@
-"""Streaming reader of a browser POST Object form (POST-1): fields first, then the ``file`` part.
+"""Streaming reader of a browser POST Object form: fields first, then the ``file`` part.
 
 Built on werkzeug's sans-IO multipart decoder fed from the ASGI ``receive`` channel. Text fields
 are collected (names lower-cased; ≤64 fields, each ≤64 KiB, ≤1 MiB in total) until the part

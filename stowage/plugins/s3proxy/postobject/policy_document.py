@@ -1,4 +1,4 @@
-"""POST Object policies: decoding (POST-3) and enforcement against the form fields (POST-4)."""
+"""POST Object policies: decoding the base64 JSON document and enforcing its conditions on the form fields."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ IGNORED_FIELDS = frozenset(
         "x-amz-security-token", "file", "awsaccesskeyid", "signature",
     }
 )  # fmt: skip
-"""Form fields that need no policy condition (POST-4)."""
+"""Form fields that need no policy condition."""
 
 
 def _bad(message: str) -> MalformedPOSTRequest:
