@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 from quart import Quart, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import stowage
 from stowage.core.authz import api_guard
 from stowage.core.errors import ApiError
 from stowage.core.ids import accept_request_id
+from stowage.core.openapi import install_openapi
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
@@ -66,6 +68,7 @@ def create_app(runtime: Runtime, blueprints: list[Any]) -> Quart:
     app.extensions["stowage"] = runtime
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    install_openapi(app, version=stowage.__version__)
 
     @app.before_request
     async def _begin() -> None:
