@@ -11,7 +11,13 @@ from openapi_spec_validator import validate
 from stowage.core.openapi import documented_rules
 from tests.plugins.s3proxy.proxyenv import proxy_env
 
-HIDDEN_ON_PURPOSE = {"/s/<code>", "/api/openapi.json", "/api/docs", "/api/docs/init.js", "/api/docs/assets/<name>"}
+HIDDEN_ON_PURPOSE = {
+    "/s/<code>",
+    "/api/openapi.json",
+    "/api/docs",
+    "/api/docs/init.js",
+    "/api/docs/assets/<name>",
+}
 DOCUMENTED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -48,7 +54,9 @@ async def test_document_is_valid_openapi_31_and_lists_every_api_route(
     assert len(expected) >= 60
     assert expected - listed == set(), "routes missing from the document"
     assert listed - expected == set(), "document lists routes the app does not have"
-    hidden = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/auth/", "/s/"))}
+    hidden = {
+        rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api/", "/auth/", "/s/"))
+    }
     hidden -= {rule.rule for rule in documented_rules(app)}
     assert hidden == HIDDEN_ON_PURPOSE
     # The proxy's admin APIs are there because the proxy is enabled.
