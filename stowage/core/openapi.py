@@ -19,21 +19,33 @@ import importlib.resources
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from quart import Quart, Response, jsonify, send_from_directory
 from quart_schema import Info, QuartSchema
 from quart_schema.openapi import APIKeySecurityScheme, OpenAPIProvider
+from typing_extensions import TypedDict
 from werkzeug.routing import Rule
 
 from stowage.core.authz import public
 from stowage.core.errors import NotFound
 
-__all__ = ["ERROR_STATUSES", "documented_rules", "hidden", "install_openapi", "raw_request", "raw_response"]
+__all__ = [
+    "ERROR_STATUSES",
+    "Ok",
+    "also_errors",
+    "documented_rules",
+    "hidden",
+    "install_openapi",
+    "no_content",
+    "raw_request",
+    "raw_response",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _RAW_REQUEST = "_stowage_raw_request"
 _RAW_RESPONSE = "_stowage_raw_response"
+_EXTRA_ERRORS = "_stowage_extra_errors"
 _HIDDEN = "_quart_schema_hidden"  # quart-schema's own flag, so both skip the route
 API_PREFIXES = ("/api/", "/auth/", "/s/")
 BINARY = {"type": "string", "format": "binary"}
@@ -64,10 +76,34 @@ ERROR_STATUSES = {
     "405": ("MethodNotAllowed", "Method not allowed on this path (`method_not_allowed`)."),
     "409": ("Conflict", "State conflict (`conflict`, `exists`, …)."),
     "410": ("Gone", "The share link expired, was revoked or used up."),
+    "411": ("LengthRequired", "The body needs a `Content-Length` (`length_required`)."),
+    "412": ("PreconditionFailed", "The object already exists (`object_exists`)."),
     "413": ("PayloadTooLarge", "Body over the route's limit (`too_large`)."),
+    "416": ("RangeNotSatisfiable", "The `Range` lies outside the object."),
     "429": ("RateLimited", "Too many requests (`rate_limited`); see `Retry-After`."),
     "5XX": ("ServerError", "Internal (`internal`), backend (`backend_error`) or availability error."),
 }
+
+
+class Ok(TypedDict):
+    """The acknowledgement of an action that has nothing else to say."""
+
+    status: Literal["ok"]
+
+
+def also_errors(*statuses: int) -> Callable[[F], F]:
+    """Declare error statuses a route answers with beyond the shared ones (e.g. 412, 416)."""
+
+    def decorate(view: F) -> F:
+        setattr(view, _EXTRA_ERRORS, (*getattr(view, _EXTRA_ERRORS, ()), *map(str, statuses)))
+        return view
+
+    return decorate
+
+
+def no_content(view: F) -> F:
+    """Declare the empty ``204 No Content`` answer."""
+    return raw_response("", 204, "Done; no body.")(view)
 
 
 def raw_request(media_type: str, description: str = "") -> Callable[[F], F]:
@@ -108,15 +144,18 @@ def documented_rules(app: Quart) -> list[Rule]:
     ]
 
 
-def _operation_errors(rule: Rule, method: str, secured: bool, operation: dict[str, Any]) -> list[str]:
-    """The error statuses a route can answer with, from what the app does to every request."""
-    statuses = ["400", "404", "405", "429", "5XX"]
+def _operation_errors(
+    rule: Rule, view: Any, method: str, secured: bool, operation: dict[str, Any]
+) -> list[str]:
+    """The error statuses a route can answer with: what the app does to every request, plus
+    what the route declared with :func:`also_errors`."""
+    statuses = [*getattr(view, _EXTRA_ERRORS, ()), "400", "401", "404", "405", "429", "5XX"]
     if secured:
-        statuses += ["401", "403"]
+        statuses += ["403"]
     if method in MUTATIONS:
         statuses += ["409", "413"]
     if rule.rule.startswith("/s/"):
-        statuses += ["401", "410"]
+        statuses += ["410"]
     return [s for s in ERROR_STATUSES if s in statuses and s not in operation["responses"]]
 
 
@@ -146,7 +185,7 @@ class _Provider(OpenAPIProvider):
                 if role:
                     note = f"Requires role `{role}`."
                     operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
-                for status in _operation_errors(rule, method.upper(), secured, operation):
+                for status in _operation_errors(rule, view, method.upper(), secured, operation):
                     operation["responses"][status] = {
                         "$ref": f"#/components/responses/{ERROR_STATUSES[status][0]}"
                     }
@@ -163,6 +202,9 @@ def _add_raw(view: Any, operation: dict[str, Any]) -> None:
             "content": {media_type: {"schema": BINARY}},
         }
     for status, (media_type, description) in getattr(view, _RAW_RESPONSE, {}).items():
+        if not media_type:
+            operation["responses"][str(status)] = {"description": description}
+            continue
         schema = (
             {"type": "string"} if media_type.startswith("text/") else {"type": "string", "format": "binary"}
         )

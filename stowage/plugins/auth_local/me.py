@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.accounts import at, users
 from stowage.core.authz import current_identity, public, requires
 from stowage.core.errors import BadRequest, Unauthorized
+from stowage.core.openapi import Ok
 from stowage.core.passwords import hash_password, verify_password
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.auth_local.dto import AuthConfig, Me, PasswordChange
 from stowage.plugins.auth_local.ops import check_policy
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
@@ -21,6 +24,7 @@ blueprint = Blueprint("auth_local_me", __name__)
 
 
 @blueprint.get("/api/auth/config")
+@document_response(AuthConfig)
 @public
 async def auth_config() -> Response:
     runtime = current_runtime()
@@ -32,6 +36,7 @@ async def auth_config() -> Response:
 
 
 @blueprint.get("/api/me")
+@document_response(Me)
 @requires("any")
 async def me() -> Response:
     identity = current_identity()
@@ -48,6 +53,8 @@ async def me() -> Response:
 
 
 @blueprint.post("/api/me/password")
+@document_request(PasswordChange)
+@document_response(Ok)
 @requires("any")
 async def change_password() -> Response:
     runtime = current_runtime()

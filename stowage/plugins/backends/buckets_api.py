@@ -6,12 +6,15 @@ import time
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.authz import requires
 from stowage.core.driver import BucketInfo
+from stowage.core.openapi import no_content
 from stowage.core.s3names import check_bucket, check_bucket_name
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.common import PREFIX, driver_for, mutation
 from stowage.plugins.backends.errors import install_error_handler
 
@@ -58,6 +61,7 @@ def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:
 
 
 @blueprint.get(PREFIX)
+@document_response(dto.BucketList)
 @requires("any")
 async def list_buckets(bid: str) -> Response:
     driver = driver_for(bid)
@@ -69,6 +73,8 @@ async def list_buckets(bid: str) -> Response:
 
 
 @blueprint.post(PREFIX)
+@document_request(dto.NewBucket)
+@document_response(dto.BucketName, 201)
 @requires("admin")
 async def create_bucket(bid: str) -> tuple[Response, int]:
     driver = driver_for(bid)
@@ -84,6 +90,7 @@ async def create_bucket(bid: str) -> tuple[Response, int]:
 
 
 @blueprint.delete(f"{PREFIX}/<bucket>")
+@no_content
 @requires("admin")
 async def delete_bucket(bid: str, bucket: str) -> tuple[str, int]:
     driver = driver_for(bid)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.authz import requires
 from stowage.core.errors import BadRequest
 from stowage.core.s3names import check_bucket, check_key
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
@@ -41,6 +43,8 @@ def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/object/copy")
+@document_request(dto.CopyRequest)
+@document_response(dto.CopyResult)
 @requires("writer")
 async def copy_object(bid: str, bucket: str) -> Response:
     check_bucket(bucket)

@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.authz import requires
 from stowage.core.errors import ApiError, BadRequest, PayloadTooLarge
+from stowage.core.openapi import also_errors, no_content, raw_request
 from stowage.core.s3names import check_bucket
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
@@ -42,6 +45,8 @@ def _metadata(value: Any) -> dict[str, str]:
 
 
 @blueprint.get(MULTIPART)
+@document_querystring(dto.PrefixQuery)
+@document_response(dto.MultipartList)
 @requires("any")
 async def list_uploads(bid: str, bucket: str) -> Response:
     check_bucket(bucket)
@@ -58,6 +63,10 @@ async def list_uploads(bid: str, bucket: str) -> Response:
 
 
 @blueprint.post(MULTIPART)
+@document_querystring(dto.ObjectQuery)
+@document_request(dto.NewMultipart)
+@document_response(dto.MultipartStarted)
+@also_errors(412)
 @requires("writer")
 async def create_upload(bid: str, bucket: str) -> Response:
     driver, key = target(bid, bucket)
@@ -71,6 +80,10 @@ async def create_upload(bid: str, bucket: str) -> Response:
 
 
 @blueprint.put(f"{MULTIPART}/parts/<int:part>")
+@document_querystring(dto.UploadQuery)
+@raw_request("application/octet-stream", "The part bytes; Content-Length is required.")
+@document_response(dto.PartView)
+@also_errors(411)
 @requires("writer")
 async def upload_part(bid: str, bucket: str, part: int) -> Response:
     driver, key = target(bid, bucket)
@@ -101,6 +114,9 @@ def _parts(body: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 @blueprint.post(f"{MULTIPART}/complete")
+@document_querystring(dto.UploadQuery)
+@document_request(dto.CompleteMultipart)
+@document_response(dto.ObjectView)
 @requires("writer")
 async def complete_upload(bid: str, bucket: str) -> Response:
     driver, key = target(bid, bucket)
@@ -115,6 +131,8 @@ async def complete_upload(bid: str, bucket: str) -> Response:
 
 
 @blueprint.delete(MULTIPART)
+@document_querystring(dto.UploadQuery)
+@no_content
 @requires("writer")
 async def abort_upload(bid: str, bucket: str) -> tuple[str, int]:
     driver, key = target(bid, bucket)

@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.authz import requires
 from stowage.core.driver import ObjectBody
 from stowage.core.errors import BadRequest
 from stowage.core.objectserving import object_headers
+from stowage.core.openapi import also_errors, no_content, raw_response
 from stowage.core.s3names import check_bucket, check_key, parse_range
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_after_delete
@@ -50,6 +53,8 @@ class _Download:
 
 
 @blueprint.get(f"{PREFIX}/<bucket>/objects")
+@document_querystring(dto.ObjectListQuery)
+@document_response(dto.ObjectList)
 @requires("any")
 async def list_objects(bid: str, bucket: str) -> Response:
     check_bucket(bucket)
@@ -81,6 +86,10 @@ async def list_objects(bid: str, bucket: str) -> Response:
 
 
 @blueprint.route(OBJECT, methods=["GET", "HEAD"])
+@document_querystring(dto.DownloadQuery)
+@raw_response("application/octet-stream", 200, "The object bytes.")
+@raw_response("application/octet-stream", 206, "The requested byte range.")
+@also_errors(416)
 @requires("any")
 async def get_object(bid: str, bucket: str) -> Response:
     driver, key = target(bid, bucket)
@@ -106,6 +115,8 @@ async def get_object(bid: str, bucket: str) -> Response:
 
 
 @blueprint.get(f"{OBJECT}/info")
+@document_querystring(dto.ObjectQuery)
+@document_response(dto.ObjectView)
 @requires("any")
 async def object_info(bid: str, bucket: str) -> Response:
     driver, key = target(bid, bucket)
@@ -117,6 +128,8 @@ async def object_info(bid: str, bucket: str) -> Response:
 
 
 @blueprint.delete(OBJECT)
+@document_querystring(dto.ObjectQuery)
+@no_content
 @requires("writer")
 async def delete_object(bid: str, bucket: str) -> tuple[str, int]:
     driver, key = target(bid, bucket)
@@ -142,6 +155,8 @@ def _delete_keys(body: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/objects/delete")
+@document_request(dto.BulkDelete)
+@document_response(dto.BulkDeleteResult)
 @requires("writer")
 async def bulk_delete(bid: str, bucket: str) -> Response:
     check_bucket(bucket)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint
+from quart_schema import document_response
 
 from stowage.core.authz import current_identity, requires
 from stowage.core.backends import RegisteredBackend, backend_registry
 from stowage.core.errors import NotFound
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.dto import public_item
 from stowage.plugins.backends.probe_gate import probe_gate
 
@@ -27,6 +29,7 @@ def _entry(bid: str) -> RegisteredBackend:
 
 
 @read_backends.get("/api/backends")
+@document_response(dto.BackendList)
 @requires("any")
 async def list_backends() -> dict[str, Any]:
     entries = backend_registry(current_runtime()).all()
@@ -34,12 +37,14 @@ async def list_backends() -> dict[str, Any]:
 
 
 @read_backends.get("/api/backends/<bid>")
+@document_response(dto.BackendView)
 @requires("any")
 async def get_backend(bid: str) -> dict[str, Any]:
     return public_item(_entry(bid))
 
 
 @read_backends.get("/api/backends/<bid>/health")
+@document_response(dto.ProbeResult)
 @requires("any")
 async def backend_health(bid: str) -> dict[str, Any]:
     me = current_identity()

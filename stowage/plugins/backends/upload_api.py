@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import DataSource, document_request, document_response
 
 from stowage.core.authz import requires
 from stowage.core.driver import ObjectNotFound, StorageDriver
 from stowage.core.errors import ApiError, BadRequest
+from stowage.core.openapi import also_errors
 from stowage.core.s3names import check_bucket, check_key
 from stowage.core.web import current_runtime
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.formdata import read_upload_form
@@ -45,6 +48,9 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/object")
+@document_request(dto.UploadForm, source=DataSource.FORM_MULTIPART)
+@document_response(dto.ObjectView, 201)
+@also_errors(412)
 @requires("writer")
 async def upload(bid: str, bucket: str) -> tuple[Response, int]:
     check_bucket(bucket)
