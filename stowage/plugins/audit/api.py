@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_response
 
 from stowage.core.audit import AuditFilter, audit_repository, recorder
 from stowage.core.authz import requires
+from stowage.core.openapi import raw_response
 from stowage.core.timefmt import utcnow
 from stowage.core.web import current_runtime
+from stowage.plugins.audit import dto
 from stowage.plugins.audit.csvexport import csv_chunks, export_filename
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "blueprint"]
@@ -46,6 +49,8 @@ def page_limit(value: int | None) -> int:
 
 
 @blueprint.get("/api/admin/audit")
+@document_querystring(dto.AuditQuery)
+@document_response(dto.AuditPage)
 @requires("admin")
 async def list_events() -> Any:
     """Matching events newest first (ts desc, id desc) with the total count."""
@@ -58,6 +63,8 @@ async def list_events() -> Any:
 
 
 @blueprint.get("/api/admin/audit.csv")
+@document_querystring(dto.ExportQuery)
+@raw_response("text/csv", 200, "Matching events as CSV.")
 @requires("admin")
 async def export_csv() -> Response:
     """Every matching event as CSV, streamed page by page.

@@ -6,12 +6,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
 from stowage.core.errors import BackendFailure, BadRequest, NotFound
+from stowage.core.openapi import no_content
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
+from stowage.plugins.quotas import dto
 
 if TYPE_CHECKING:
     from stowage.core.runtime import Runtime
@@ -68,6 +71,7 @@ def _size(body: dict[str, Any], name: str) -> int:
 
 
 @blueprint.get(PATH)
+@document_response(dto.QuotaView)
 @requires("admin")
 async def get_quota(bid: str, bucket: str) -> Response:
     runtime = current_runtime()
@@ -75,6 +79,8 @@ async def get_quota(bid: str, bucket: str) -> Response:
 
 
 @blueprint.put(PATH)
+@document_request(dto.QuotaLimits)
+@document_response(dto.QuotaView)
 @requires("admin")
 async def put_quota(bid: str, bucket: str) -> Response:
     runtime = current_runtime()
@@ -99,6 +105,7 @@ async def put_quota(bid: str, bucket: str) -> Response:
 
 
 @blueprint.delete(PATH)
+@no_content
 @requires("admin")
 async def delete_quota(bid: str, bucket: str) -> Response:
     runtime = current_runtime()
@@ -110,6 +117,7 @@ async def delete_quota(bid: str, bucket: str) -> Response:
 
 
 @blueprint.post(PATH + "/recompute")
+@document_response(dto.QuotaView)
 @requires("admin")
 async def recompute_quota(bid: str, bucket: str) -> Response:
     runtime = current_runtime()
