@@ -166,7 +166,9 @@ class _Provider(OpenAPIProvider):
         return documented_rules(self._app)  # type: ignore[arg-type]
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
-        paths, components = super().build_paths(rule)
+        built, components = super().build_paths(rule)
+        # quart-schema's own path pattern runs ``<int:part>`` into the converters before it.
+        paths = {_PATH_PARAMETER.sub(r"{\1}", rule.rule): item for item in built.values()}
         view = self._app.view_functions[rule.endpoint]
         secured = rule.rule.startswith("/api/") and not getattr(view, "_stowage_public", False)
         role = getattr(view, "_stowage_role", "")
@@ -175,6 +177,8 @@ class _Provider(OpenAPIProvider):
                 operation = {**shared, "responses": dict(shared["responses"])}
                 operation["parameters"] = list(shared["parameters"])
                 _add_raw(view, operation)
+                # Blueprint-qualified: two plugins may both name a view ``list_backends``.
+                operation["operationId"] = f"{method}_{rule.endpoint.replace('.', '_')}"
                 if secured:
                     scheme: dict[str, list[str]] = {"sessionCookie": []}
                     if method.upper() in MUTATIONS:
@@ -238,6 +242,7 @@ _DOCS_PAGE = """<!doctype html>
 <script src="/api/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/api/docs/init.js"></script></body></html>
 """
+_PATH_PARAMETER = re.compile(r"<(?:[^:<>]*:)?([^<>]+)>")
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 

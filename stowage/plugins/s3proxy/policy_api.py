@@ -7,13 +7,16 @@ before answering, so the next proxy request sees it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
+from typing_extensions import TypedDict
 
 from stowage.core.audit import audit_request
 from stowage.core.authz import current_identity, requires
 from stowage.core.errors import BadRequest, NotFound
+from stowage.core.openapi import no_content
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.s3proxy.cors import validate_rules
@@ -30,6 +33,40 @@ CORS_BODY_LIMIT = 64 * 1024
 DEFAULT_BINDING_RPS = 20
 ANON_PATH = "/api/admin/s3-anonymous"
 CORS_PATH = "/api/backends/<bid>/buckets/<bucket>/cors"
+
+
+class BindingView(TypedDict):
+    """An anonymous read binding of a bucket."""
+
+    backend_id: str
+    bucket: str
+    mode: str
+    per_source_ip_rps: int
+    created_at: str
+    created_by: NotRequired[str]
+
+
+class BindingList(TypedDict):
+    bindings: list[BindingView]
+
+
+class NewBinding(TypedDict):
+    backend_id: str
+    bucket: str
+    mode: NotRequired[Literal["ReadOnly"]]
+    per_source_ip_rps: NotRequired[int]
+
+
+class CorsRule(TypedDict):
+    allowed_origins: list[str]
+    allowed_methods: list[str]
+    allowed_headers: NotRequired[list[str]]
+    expose_headers: NotRequired[list[str]]
+    max_age_seconds: NotRequired[int]
+
+
+class CorsRules(TypedDict):
+    rules: list[CorsRule]
 
 
 def binding_dto(row: StoredBinding) -> dict[str, Any]:
@@ -83,12 +120,15 @@ def policy_api_blueprints() -> list[Blueprint]:
     cors = Blueprint("s3_bucket_cors", __name__)
 
     @anonymous.get(ANON_PATH)
+    @document_response(BindingList)
     @requires("admin")
     async def list_bindings() -> Response:
         rows = await current_runtime().store.anonymous.list()  # type: ignore[attr-defined]
         return jsonify({"bindings": [binding_dto(row) for row in rows]})
 
     @anonymous.post(ANON_PATH)
+    @document_request(NewBinding)
+    @document_response(BindingView)
     @requires("admin")
     async def upsert_binding() -> Response:
         runtime = current_runtime()
@@ -107,6 +147,7 @@ def policy_api_blueprints() -> list[Blueprint]:
         return jsonify(binding_dto(row))
 
     @anonymous.delete(ANON_PATH + "/<bid>/<bucket>")
+    @no_content
     @requires("admin")
     async def delete_binding(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
@@ -117,6 +158,7 @@ def policy_api_blueprints() -> list[Blueprint]:
         return Response("", status=204)
 
     @cors.get(CORS_PATH)
+    @document_response(CorsRules)
     @requires("admin")
     async def get_cors(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
@@ -124,6 +166,8 @@ def policy_api_blueprints() -> list[Blueprint]:
         return jsonify({"rules": await runtime.store.cors.get(bid, bucket)})  # type: ignore[attr-defined]
 
     @cors.put(CORS_PATH)
+    @document_request(CorsRules)
+    @no_content
     @requires("admin")
     async def put_cors(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
