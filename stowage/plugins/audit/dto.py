@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NotRequired
+from typing import NotRequired
 
 from typing_extensions import TypedDict
 
@@ -37,7 +37,7 @@ class AuditEventView(TypedDict):
     ip: NotRequired[str]
     user_agent: NotRequired[str]
     status: str
-    detail: NotRequired[dict[str, Any]]
+    detail: NotRequired[str]  # the event's detail object, JSON-encoded as stored
 
 
 class AuditPage(TypedDict):

@@ -13,7 +13,7 @@ from stowage.core.errors import BadRequest
 from stowage.core.s3names import check_bucket, check_key
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends import dto
-from stowage.plugins.backends.common import PREFIX, driver_for, mutation, object_json
+from stowage.plugins.backends.common import PREFIX, check_metadata, driver_for, mutation, object_json
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
 from stowage.plugins.backends.transfer import transfer_object
@@ -37,9 +37,7 @@ def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
     value = body.get("metadata")
     if value is None:
         return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest("metadata must be an object of strings", code="invalid_metadata")
-    return {str(k): v for k, v in value.items()}
+    return check_metadata(value)
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/object/copy")

@@ -20,7 +20,15 @@ from stowage.core.s3names import check_bucket
 from stowage.core.timefmt import to_rfc3339
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends import dto
-from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.plugins.backends.common import (
+    PREFIX,
+    arg,
+    check_metadata,
+    driver_for,
+    mutation,
+    object_json,
+    target,
+)
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
 from stowage.plugins.backends.upload_api import refuse_existing
@@ -39,9 +47,7 @@ COMPLETE_LIMIT = 1024 * 1024
 def _metadata(value: Any) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest("metadata must be an object of strings", code="invalid_metadata")
-    return {str(k): v for k, v in value.items()}
+    return check_metadata(value)
 
 
 @blueprint.get(MULTIPART)

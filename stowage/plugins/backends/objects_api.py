@@ -17,7 +17,15 @@ from stowage.core.openapi import also_errors, no_content, raw_response
 from stowage.core.s3names import check_bucket, check_key, parse_range
 from stowage.core.web import current_runtime, read_json
 from stowage.plugins.backends import dto
-from stowage.plugins.backends.common import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.plugins.backends.common import (
+    PREFIX,
+    arg,
+    check_prefix,
+    driver_for,
+    mutation,
+    object_json,
+    target,
+)
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_after_delete
 
@@ -60,8 +68,8 @@ async def list_objects(bid: str, bucket: str) -> Response:
     check_bucket(bucket)
     driver = driver_for(bid)
     # Absent delimiter means "/" (browse a folder); present but empty means recursive.
-    delimiter = request.args.get("delimiter", "/")
-    prefix = request.args.get("prefix", "")
+    delimiter = check_prefix("delimiter", request.args.get("delimiter", "/"))
+    prefix = check_prefix("prefix", request.args.get("prefix", ""))
     try:
         max_keys = int(request.args.get("max_keys") or 1000)
     except ValueError:
