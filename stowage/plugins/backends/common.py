@@ -55,6 +55,16 @@ def check_metadata(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def check_content_type(value: Any) -> str:
+    """A content type for the upstream: it becomes a request header, so CR/LF or other controls
+    would split or corrupt it; 400 ``bad_request`` unless at most 255 printable ASCII characters."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > 255 or not all(" " <= c <= "~" for c in value):
+        raise BadRequest("content_type must be at most 255 printable ASCII characters")
+    return value
+
+
 def check_prefix(name: str, value: str) -> str:
     """A listing ``prefix``/``delimiter``: key rules on characters (no controls), so the upstream's
     XML answer can carry it."""

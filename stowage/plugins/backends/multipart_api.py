@@ -23,6 +23,7 @@ from stowage.plugins.backends import dto
 from stowage.plugins.backends.common import (
     PREFIX,
     arg,
+    check_content_type,
     check_metadata,
     driver_for,
     mutation,
@@ -77,7 +78,7 @@ async def list_uploads(bid: str, bucket: str) -> Response:
 async def create_upload(bid: str, bucket: str) -> Response:
     driver, key = target(bid, bucket)
     body = await read_json(CREATE_LIMIT) if request.content_length else {}
-    content_type, metadata = str(body.get("content_type") or ""), _metadata(body.get("metadata"))
+    content_type, metadata = check_content_type(body.get("content_type")), _metadata(body.get("metadata"))
     async with mutation("object.multipart.create", backend=bid, bucket=bucket, key=key) as detail:
         await refuse_existing(driver, bucket, key)
         upload_id = await driver.create_multipart(bucket, key, content_type=content_type, metadata=metadata)

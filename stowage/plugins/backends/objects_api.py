@@ -95,8 +95,8 @@ async def list_objects(bid: str, bucket: str) -> Response:
 
 @blueprint.route(OBJECT, methods=["GET", "HEAD"])
 @document_querystring(dto.DownloadQuery)
-@raw_response("application/octet-stream", 200, "The object bytes.")
-@raw_response("application/octet-stream", 206, "The requested byte range.")
+@raw_response("*/*", 200, "The object bytes, with their stored Content-Type.")
+@raw_response("*/*", 206, "The requested byte range.")
 @also_errors(416)
 @requires("any")
 async def get_object(bid: str, bucket: str) -> Response:

@@ -70,8 +70,8 @@ async def share_unlock(code: str) -> Response:
 
 @public_shares.route("/s/<code>/raw", methods=["GET", "HEAD"])
 @document_querystring(dto.RawQuery)
-@raw_response("application/octet-stream", 200, "The object bytes; each GET counts one download.")
-@raw_response("application/octet-stream", 206, "The requested byte range.")
+@raw_response("*/*", 200, "The object bytes (stored Content-Type); each GET counts one download.")
+@raw_response("*/*", 206, "The requested byte range.")
 @also_errors(416)
 @public_endpoint("share.access")
 async def share_raw(code: str) -> Response:

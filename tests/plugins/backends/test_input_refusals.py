@@ -1,6 +1,6 @@
 """Input the upstream request could not carry is refused up front with a 400, never a 502 (found by
-the schema-driven fuzz run, issue 14 item 9): metadata names and values that cannot be S3 headers,
-and listing prefixes or delimiters with control characters."""
+the schema-driven fuzz run, issue 14 item 9): metadata names and values and content types that cannot be
+S3 headers, and listing prefixes or delimiters with control characters."""
 
 from __future__ import annotations
 
@@ -57,4 +57,15 @@ async def test_listing_prefix_and_delimiter_with_control_characters_are_refused(
         status, payload, _ = await admin.call("GET", f"{base}/objects?{name}={quote(chr(1))}")
         assert status == 400 and name in payload["error"]["message"], payload
     status, _, _ = await admin.call("GET", f"{base}/objects?prefix={quote('caf' + chr(0xE9))}&delimiter=%3B")
+    assert status == 200
+
+
+async def test_multipart_content_type_with_control_characters_is_refused(admin_env) -> None:
+    _, admin, base = admin_env
+    for content_type in ("\x14", "text/plain\r\nX-Evil: 1", "a" * 256):
+        status, payload, _ = await admin.call(
+            "POST", f"{base}/multipart?key=m.txt", {"content_type": content_type}
+        )
+        assert status == 400 and "content_type" in payload["error"]["message"], payload
+    status, _, _ = await admin.call("POST", f"{base}/multipart?key=m.txt", {"content_type": "text/plain"})
     assert status == 200
