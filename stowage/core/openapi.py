@@ -177,6 +177,7 @@ class _Provider(OpenAPIProvider):
                 operation = {**shared, "responses": dict(shared["responses"])}
                 operation["parameters"] = list(shared["parameters"])
                 _add_raw(view, operation)
+                operation.setdefault("tags", [_plugin_of(view)])
                 # Blueprint-qualified: two plugins may both name a view ``list_backends``.
                 operation["operationId"] = f"{method}_{rule.endpoint.replace('.', '_')}"
                 if secured:
@@ -195,6 +196,12 @@ class _Provider(OpenAPIProvider):
                     }
                 path_item[method] = operation
         return paths, components
+
+
+def _plugin_of(view: Any) -> str:
+    """The contributing plugin's name (``stowage.plugins.<name>.…``), to group operations."""
+    parts = str(getattr(view, "__module__", "")).split(".")
+    return parts[2] if parts[:2] == ["stowage", "plugins"] and len(parts) > 2 else parts[0]
 
 
 def _add_raw(view: Any, operation: dict[str, Any]) -> None:
