@@ -15,7 +15,7 @@ with our own initializer script, so the page runs under the dashboard's ``script
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -50,7 +50,7 @@ _HIDDEN = "_quart_schema_hidden"  # quart-schema's own flag, so both skip the ro
 API_PREFIXES = ("/api/", "/auth/", "/s/")
 BINARY = {"type": "string", "format": "binary"}
 MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-DOCS_FOLDER = Path(str(importlib.resources.files("stowage.core"))) / "openapi_docs"
+DOCS_FOLDER = Path(__file__).with_name("openapi_docs")  # our initializer script, package data
 
 ENVELOPE = {
     "type": "object",
@@ -254,7 +254,12 @@ _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _swagger_folder() -> Path:
-    return Path(str(importlib.resources.files("swagger_ui"))) / "static"
+    """The installed ``swagger-ui-py`` package's asset folder, found without importing the package
+    (its ``__init__`` loads web-framework glue we do not use)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 def install_openapi(app: Quart, *, version: str) -> None:
