@@ -31,7 +31,7 @@ from tests.integration.test_fuzz_json_routes import _fixtures
 from tests.plugins.auth_local.helpers import Client, add_user
 from tests.plugins.s3proxy.proxyenv import proxy_env
 
-EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 3}
+EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 4}
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # S3 error codes for "the upstream refused this request": OBJ-17 shows them as 502 backend_error with
 # the code in ``detail``; a 502 without one means Stowage itself failed to make the request.
