@@ -36,6 +36,9 @@ async def _wait_for_audit(response: Response) -> Response:
     return response
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def _int_arg(name: str) -> int | None:
     try:
         return int(request.args.get(name, ""))
@@ -55,7 +58,8 @@ def page_limit(value: int | None) -> int:
 async def list_events() -> Any:
     """Matching events newest first (ts desc, id desc) with the total count."""
     filters = AuditFilter.from_args(request.args)
-    offset = max(_int_arg("offset") or 0, 0)
+    # Past SQLite's integer range there is nothing to skip to: the page is simply empty.
+    offset = min(max(_int_arg("offset") or 0, 0), SQLITE_MAX_INT)
     events, total = await audit_repository(current_runtime()).query(
         filters, page_limit(_int_arg("limit")), offset
     )

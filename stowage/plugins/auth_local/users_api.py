@@ -60,7 +60,8 @@ def _filter() -> UserFilter:
     except ValueError:
         limit = 100
     try:
-        offset = max(0, int(args.get("offset", "0")))
+        # Clamped to SQLite's integer range: an offset past every row is an empty page, not a 500.
+        offset = min(max(0, int(args.get("offset", "0"))), 2**63 - 1)
     except ValueError:
         offset = 0
     enabled = {"true": True, "false": False}.get(args.get("enabled", "").lower())
