@@ -2,9 +2,10 @@
 
 Routes declare their own types beside themselves with quart-schema's decorators
 (``document_request``, ``document_response``, ``document_querystring``) or, for bodies that are
-not JSON, with :func:`raw_request` / :func:`raw_response` from here. This module walks the app's
-``url_map`` once per request of the document, keeps the routes clients call as an API (``/api/*``,
-``/auth/*``, ``/s/<code>/*``), and adds what every route shares: the error envelope, the errors
+not JSON, with :func:`raw_request` / :func:`raw_response` / :func:`no_content` and route-specific
+errors with :func:`also_errors` from here. This module walks the app's ``url_map`` once, at the
+first request of the document, keeps the routes clients call as an API (``/api/*``, ``/auth/*``,
+``/s/<code>/*``), and adds what every route shares: the error envelope, the errors
 the access pipeline can answer with, and the security (session cookie, plus the CSRF header on
 mutations) derived from ``@public`` — so a declaration never repeats what the pipeline decides.
 
@@ -280,9 +281,13 @@ def install_openapi(app: Quart, *, version: str) -> None:
     app.extensions["stowage_openapi"] = extension
     swagger = _swagger_folder()
 
+    document: list[dict[str, Any]] = []  # built on first request, once every route is registered
+
     @hidden
     async def openapi_document() -> Response:
-        return jsonify(build_document(app))
+        if not document:
+            document.append(build_document(app))
+        return jsonify(document[0])
 
     @hidden
     async def api_docs() -> Response:
