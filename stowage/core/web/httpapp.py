@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from quart import Quart, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import stowage
 from stowage.core.formats.ids import accept_request_id
 from stowage.core.kernel.errors import ApiError
+from stowage.core.openapi import install_openapi
 from stowage.core.web.authz import api_guard
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ def create_app(runtime: Runtime, blueprints: list[Any]) -> Quart:
     app.extensions["stowage"] = runtime
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    install_openapi(app, version=stowage.__version__)
 
     @app.before_request
     async def _begin() -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_response
 
 from stowage.core.contracts.audit import AuditFilter, audit_repository, recorder
 from stowage.core.formats.timefmt import utcnow
+from stowage.core.openapi import raw_response
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime
+from stowage.plugins.audit import dto
 from stowage.plugins.audit.csvexport import csv_chunks, export_filename
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "blueprint"]
@@ -33,6 +36,9 @@ async def _wait_for_audit(response: Response) -> Response:
     return response
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def _int_arg(name: str) -> int | None:
     try:
         return int(request.args.get(name, ""))
@@ -46,11 +52,14 @@ def page_limit(value: int | None) -> int:
 
 
 @blueprint.get("/api/admin/audit")
+@document_querystring(dto.AuditQuery)
+@document_response(dto.AuditPage)
 @requires("admin")
 async def list_events() -> Any:
     """Matching events newest first (ts desc, id desc) with the total count."""
     filters = AuditFilter.from_args(request.args)
-    offset = max(_int_arg("offset") or 0, 0)
+    # Past SQLite's integer range there is nothing to skip to: the page is simply empty.
+    offset = min(max(_int_arg("offset") or 0, 0), SQLITE_MAX_INT)
     events, total = await audit_repository(current_runtime()).query(
         filters, page_limit(_int_arg("limit")), offset
     )
@@ -58,6 +67,8 @@ async def list_events() -> Any:
 
 
 @blueprint.get("/api/admin/audit.csv")
+@document_querystring(dto.ExportQuery)
+@raw_response("text/csv", 200, "Matching events as CSV.")
 @requires("admin")
 async def export_csv() -> Response:
     """Every matching event as CSV, streamed page by page.

@@ -6,13 +6,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from quart import Blueprint, Response, g, jsonify, request
+from quart_schema import document_request, document_response
 
 from stowage.core.contracts.accounts import FLAG_MUST_CHANGE_PW, Session, at, users
 from stowage.core.contracts.audit import audit_request
 from stowage.core.kernel.errors import BadRequest, RateLimited, Unauthorized
+from stowage.core.openapi import Ok
 from stowage.core.security.passwords import DUMMY_HASH, verify_password
 from stowage.core.security.ratelimit import LOGIN_LIMITER, SlidingWindowLimiter
 from stowage.core.web.request_context import client_ip, current_runtime, is_https, read_json
+from stowage.plugins.auth_local.dto import LoginRequest, LoginResult
 from stowage.plugins.auth_local.phantoms import phantom_lockout
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
@@ -97,6 +100,8 @@ async def _start_session(runtime: Runtime, user_id: str, source: str, flags: int
 
 
 @blueprint.post("/auth/login/local")
+@document_request(LoginRequest)
+@document_response(LoginResult)
 async def login_local() -> Response:
     runtime = current_runtime()
     if not login_limiter(runtime).allow(client_ip()):
@@ -141,6 +146,7 @@ async def _login_user(runtime: Runtime, username: str, password: str) -> Respons
 
 
 @blueprint.post("/auth/logout")
+@document_response(Ok)
 async def logout() -> Response:
     runtime = current_runtime()
     session_id = request.cookies.get(SESSION_COOKIE, "")

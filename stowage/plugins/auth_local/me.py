@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.contracts.accounts import at, users
 from stowage.core.contracts.identity import OIDC_LOGIN
 from stowage.core.kernel.errors import BadRequest, Unauthorized
+from stowage.core.openapi import Ok
 from stowage.core.security.passwords import hash_password, verify_password
 from stowage.core.web.authz import current_identity, public, requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.auth_local.dto import AuthConfig, Me, PasswordChange
 from stowage.plugins.auth_local.local_users import check_policy
 from stowage.plugins.auth_local.sessions import manager
 from stowage.plugins.auth_local.static import STATIC_ID
@@ -22,6 +25,7 @@ blueprint = Blueprint("auth_local_me", __name__)
 
 
 @blueprint.get("/api/auth/config")
+@document_response(AuthConfig)
 @public
 async def auth_config() -> Response:
     runtime = current_runtime()
@@ -33,6 +37,7 @@ async def auth_config() -> Response:
 
 
 @blueprint.get("/api/me")
+@document_response(Me)
 @requires("any")
 async def me() -> Response:
     identity = current_identity()
@@ -49,6 +54,8 @@ async def me() -> Response:
 
 
 @blueprint.post("/api/me/password")
+@document_request(PasswordChange)
+@document_response(Ok)
 @requires("any")
 async def change_password() -> Response:
     runtime = current_runtime()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.contracts.accounts import UNCHANGED, User, UserFilter, at, users
 from stowage.core.contracts.audit import audit_request
@@ -12,9 +13,18 @@ from stowage.core.contracts.credentials import owner_rights_changed
 from stowage.core.contracts.identity import ROLES
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import BadRequest, Forbidden, NotFound
+from stowage.core.openapi import Ok, no_content
 from stowage.core.security.passwords import hash_password
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.auth_local.dto import (
+    NewUser,
+    PasswordReset,
+    UserList,
+    UserListQuery,
+    UserPatch,
+    UserView,
+)
 from stowage.plugins.auth_local.local_users import check_policy, create_local_user
 from stowage.plugins.auth_local.sessions import manager
 
@@ -50,7 +60,8 @@ def _filter() -> UserFilter:
     except ValueError:
         limit = 100
     try:
-        offset = max(0, int(args.get("offset", "0")))
+        # Clamped to SQLite's integer range: an offset past every row is an empty page, not a 500.
+        offset = min(max(0, int(args.get("offset", "0"))), 2**63 - 1)
     except ValueError:
         offset = 0
     enabled = {"true": True, "false": False}.get(args.get("enabled", "").lower())
@@ -72,6 +83,8 @@ async def _target(user_id: str) -> User:
 
 
 @blueprint.get("")
+@document_querystring(UserListQuery)
+@document_response(UserList)
 @requires("admin")
 async def list_users() -> Response:
     found = await users(current_runtime()).list(_filter())
@@ -79,6 +92,8 @@ async def list_users() -> Response:
 
 
 @blueprint.post("")
+@document_request(NewUser)
+@document_response(UserView, 201)
 @requires("admin")
 async def create_user() -> Response:
     body = await read_json(4096)
@@ -100,12 +115,15 @@ async def create_user() -> Response:
 
 
 @blueprint.get("/<user_id>")
+@document_response(UserView)
 @requires("admin")
 async def get_user(user_id: str) -> Response:
     return jsonify(user_json(await _target(user_id)))
 
 
 @blueprint.patch("/<user_id>")
+@document_request(UserPatch)
+@document_response(UserView)
 @requires("admin")
 async def patch_user(user_id: str) -> Response:
     body = await read_json(4096)
@@ -137,6 +155,8 @@ async def patch_user(user_id: str) -> Response:
 
 
 @blueprint.post("/<user_id>/reset-password")
+@document_request(PasswordReset)
+@document_response(Ok)
 @requires("admin")
 async def reset_password(user_id: str) -> Response:
     runtime = current_runtime()
@@ -157,6 +177,7 @@ async def reset_password(user_id: str) -> Response:
 
 
 @blueprint.post("/<user_id>/unlock")
+@document_response(Ok)
 @requires("admin")
 async def unlock_user(user_id: str) -> Response:
     if not await users(current_runtime()).unlock(user_id):
@@ -166,6 +187,7 @@ async def unlock_user(user_id: str) -> Response:
 
 
 @blueprint.delete("/<user_id>")
+@no_content
 @requires("admin")
 async def delete_user(user_id: str) -> Response:
     runtime = current_runtime()

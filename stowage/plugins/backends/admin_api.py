@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.contracts.audit import audit_request
 from stowage.core.contracts.backends import backend_registry
+from stowage.core.openapi import no_content
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.dto import health_item
 from stowage.plugins.backends.endpoint_input import parse_create, parse_patch, parse_test
 from stowage.plugins.backends.manage import BackendAdmin
@@ -41,12 +44,15 @@ def _created(body: dict[str, Any]) -> Response:
 
 
 @admin_backends.get("/api/admin/backends")
+@document_response(dto.AdminBackendList)
 @requires("admin")
 async def list_backends() -> dict[str, Any]:
     return {"backends": await _admin().listing()}
 
 
 @admin_backends.post("/api/admin/backends")
+@document_request(dto.NewBackend)
+@document_response(dto.AdminBackend, 201)
 @requires("admin")
 async def create_backend() -> Response:
     body = await read_json(BODY_LIMIT)
@@ -59,6 +65,8 @@ async def create_backend() -> Response:
 
 
 @admin_backends.post("/api/admin/backends/test")
+@document_request(dto.ConnectionInput)
+@document_response(dto.ConnectionResult)
 @requires("admin")
 async def test_backend() -> dict[str, Any]:
     data = parse_test(await read_json(BODY_LIMIT))
@@ -71,18 +79,22 @@ async def test_backend() -> dict[str, Any]:
 
 
 @admin_backends.get("/api/admin/backends/health")
+@document_response(dto.BackendHealthList)
 @requires("admin")
 async def backends_health() -> dict[str, Any]:
     return {"backends": [health_item(entry) for entry in backend_registry(current_runtime()).all()]}
 
 
 @admin_backends.get("/api/admin/backends/<backend_id>")
+@document_response(dto.AdminBackend)
 @requires("admin")
 async def get_backend(backend_id: str) -> dict[str, Any]:
     return await _admin().describe(backend_id)
 
 
 @admin_backends.patch("/api/admin/backends/<backend_id>")
+@document_request(dto.BackendPatch)
+@document_response(dto.AdminBackend)
 @requires("admin")
 async def patch_backend(backend_id: str) -> dict[str, Any]:
     body = await read_json(BODY_LIMIT)
@@ -93,6 +105,7 @@ async def patch_backend(backend_id: str) -> dict[str, Any]:
 
 
 @admin_backends.delete("/api/admin/backends/<backend_id>")
+@no_content
 @requires("admin")
 async def delete_backend(backend_id: str) -> Response:
     await _admin().delete(backend_id)

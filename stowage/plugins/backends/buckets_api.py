@@ -6,13 +6,16 @@ import time
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.contracts.driver import BucketInfo
 from stowage.core.formats.s3names import check_bucket, check_bucket_name
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.services import ServiceKey
+from stowage.core.openapi import no_content
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation
 
@@ -58,6 +61,7 @@ def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:
 
 
 @blueprint.get(PREFIX)
+@document_response(dto.BucketList)
 @requires("any")
 async def list_buckets(backend_id: str) -> Response:
     driver = driver_for(backend_id)
@@ -69,6 +73,8 @@ async def list_buckets(backend_id: str) -> Response:
 
 
 @blueprint.post(PREFIX)
+@document_request(dto.NewBucket)
+@document_response(dto.BucketName, 201)
 @requires("admin")
 async def create_bucket(backend_id: str) -> tuple[Response, int]:
     driver = driver_for(backend_id)
@@ -84,6 +90,7 @@ async def create_bucket(backend_id: str) -> tuple[Response, int]:
 
 
 @blueprint.delete(f"{PREFIX}/<bucket>")
+@no_content
 @requires("admin")
 async def delete_bucket(backend_id: str, bucket: str) -> tuple[str, int]:
     driver = driver_for(backend_id)

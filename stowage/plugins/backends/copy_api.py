@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.formats.s3names import check_bucket, check_key
 from stowage.core.kernel.errors import BadRequest
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
-from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation, object_json
+from stowage.plugins.backends.route_helpers import PREFIX, check_metadata, driver_for, mutation, object_json
 from stowage.plugins.backends.transfer import transfer_object
 
 __all__ = ["blueprint"]
@@ -35,12 +37,12 @@ def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
     value = body.get("metadata")
     if value is None:
         return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest("metadata must be an object of strings", code="invalid_metadata")
-    return {str(k): v for k, v in value.items()}
+    return check_metadata(value)
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/object/copy")
+@document_request(dto.CopyRequest)
+@document_response(dto.CopyResult)
 @requires("writer")
 async def copy_object(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 from stowage.core.contracts.backends import BackendHealth, HealthProbe, RegisteredBackend
 from stowage.core.contracts.driver import Capabilities
@@ -98,3 +100,266 @@ def admin_item(record: EndpointRecord | None, entry: RegisteredBackend | None) -
         "source": spec.source,
         **status_json(health),
     }
+
+
+# The same shapes as types, for the published API document (issue 14): routes declare them.
+
+
+class CapabilitiesView(TypedDict):
+    """What the backend supports (BE-3)."""
+
+    versioning: bool
+    object_lock: bool
+    lifecycle: bool
+    bucket_policy: bool
+    cors: bool
+    tagging: bool
+    server_side_encrypt: bool
+    admin_api: str
+    max_multipart_parts: int
+    max_part_size_bytes: int
+
+
+class BackendView(TypedDict):
+    """A backend as every signed-in user sees it."""
+
+    id: str
+    name: str
+    capabilities: CapabilitiesView
+    healthy: bool
+    last_probe_at: NotRequired[str]
+    last_error: NotRequired[str]
+
+
+class BackendList(TypedDict):
+    backends: list[BackendView]
+
+
+class ProbeResult(TypedDict):
+    """A fresh health probe."""
+
+    healthy: bool
+    last_probe_at: str
+    last_error: str
+
+
+class AdminBackend(TypedDict):
+    """A backend as an admin manages it; ``secret_set`` says whether a secret is stored."""
+
+    id: str
+    name: str
+    type: str
+    endpoint: str
+    region: str
+    path_style: bool
+    access_key: str
+    secret_set: bool
+    enabled: bool
+    source: str
+    healthy: bool
+    last_probe_at: NotRequired[str]
+    last_error: NotRequired[str]
+    created_at: NotRequired[str]
+    updated_at: NotRequired[str]
+
+
+class AdminBackendList(TypedDict):
+    backends: list[AdminBackend]
+
+
+class ConnectionInput(TypedDict):
+    endpoint: str
+    access_key: str
+    secret_key: str
+    type: NotRequired[str]
+    region: NotRequired[str]
+    path_style: NotRequired[bool]
+
+
+class NewBackend(ConnectionInput):
+    id: str
+    name: NotRequired[str]
+    enabled: NotRequired[bool]
+
+
+class BackendPatch(TypedDict, total=False):
+    name: str
+    type: str
+    endpoint: str
+    region: str
+    path_style: bool
+    access_key: str
+    secret_key: str
+    enabled: bool
+
+
+class ConnectionResult(TypedDict):
+    healthy: bool
+    latency_ms: float
+    error: NotRequired[str]
+
+
+class Probe(TypedDict):
+    at: str
+    healthy: bool
+    latency_ms: float
+    error: NotRequired[str]
+
+
+class BackendHealthView(TypedDict):
+    id: str
+    name: str
+    healthy: bool
+    last_probe_at: NotRequired[str]
+    last_error: NotRequired[str]
+    latency_ms: float | None
+    history: list[Probe]
+
+
+class BackendHealthList(TypedDict):
+    backends: list[BackendHealthView]
+
+
+class BucketView(TypedDict):
+    name: str
+    created_at: NotRequired[str]
+    size_tracked: bool
+
+
+class BucketList(TypedDict):
+    buckets: list[BucketView]
+
+
+class NewBucket(TypedDict):
+    name: str
+    region: NotRequired[str]
+
+
+class BucketName(TypedDict):
+    name: str
+
+
+class ObjectView(TypedDict):
+    """An object; empty optional fields are left out."""
+
+    key: str
+    size: int
+    etag: NotRequired[str]
+    content_type: NotRequired[str]
+    storage_class: NotRequired[str]
+    version_id: NotRequired[str]
+    last_modified: NotRequired[str]
+    metadata: NotRequired[dict[str, str]]
+
+
+class ObjectListQuery(TypedDict, total=False):
+    prefix: str
+    delimiter: str
+    token: str
+    max_keys: int
+
+
+class ObjectList(TypedDict):
+    prefix: str
+    delimiter: str
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_continuation_token: str
+    objects: list[ObjectView]
+
+
+class ObjectQuery(TypedDict):
+    key: str
+    version_id: NotRequired[str]
+
+
+class DownloadQuery(ObjectQuery):
+    disposition: NotRequired[Literal["inline", "attachment"]]
+
+
+class KeyRef(TypedDict):
+    key: str
+    version_id: NotRequired[str]
+
+
+class BulkDelete(TypedDict):
+    keys: list[KeyRef]
+
+
+class DeleteFailure(TypedDict):
+    key: str
+    version_id: NotRequired[str]
+    code: NotRequired[str]
+    message: NotRequired[str]
+
+
+class BulkDeleteResult(TypedDict):
+    deleted: list[KeyRef]
+    errors: list[DeleteFailure]
+
+
+class UploadForm(TypedDict):
+    """``multipart/form-data``: the file, and optionally its key and content type."""
+
+    file: bytes
+    key: NotRequired[str]
+    content_type: NotRequired[str]
+
+
+class CopyRequest(TypedDict):
+    src_key: str
+    dst_key: str
+    dst_bucket: NotRequired[str]
+    dst_backend: NotRequired[str]
+    version_id: NotRequired[str]
+    metadata: NotRequired[dict[str, str]]
+
+
+class CopyResult(TypedDict):
+    backend: NotRequired[str]
+    bucket: str
+    object: ObjectView
+
+
+class PrefixQuery(TypedDict, total=False):
+    prefix: str
+
+
+class MultipartUpload(TypedDict):
+    key: str
+    upload_id: str
+    initiated: NotRequired[str]
+
+
+class MultipartList(TypedDict):
+    uploads: list[MultipartUpload]
+
+
+class NewMultipart(TypedDict, total=False):
+    content_type: str
+    metadata: dict[str, str]
+
+
+class MultipartStarted(TypedDict):
+    bucket: str
+    key: str
+    upload_id: str
+
+
+class UploadQuery(ObjectQuery):
+    upload_id: str
+
+
+class PartView(TypedDict):
+    part_number: int
+    etag: str
+    size: int
+
+
+class CompletedPart(TypedDict):
+    PartNumber: int
+    ETag: str
+
+
+class CompleteMultipart(TypedDict):
+    parts: list[CompletedPart]

@@ -11,15 +11,27 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.formats.s3names import check_bucket
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import ApiError, BadRequest, PayloadTooLarge
+from stowage.core.openapi import also_errors, no_content, raw_request
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
-from stowage.plugins.backends.route_helpers import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.plugins.backends.route_helpers import (
+    PREFIX,
+    arg,
+    check_content_type,
+    check_metadata,
+    driver_for,
+    mutation,
+    object_json,
+    target,
+)
 from stowage.plugins.backends.upload_api import refuse_existing
 
 __all__ = ["MAX_PART_SIZE", "blueprint"]
@@ -36,12 +48,12 @@ COMPLETE_LIMIT = 1024 * 1024
 def _metadata(value: Any) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest("metadata must be an object of strings", code="invalid_metadata")
-    return {str(k): v for k, v in value.items()}
+    return check_metadata(value)
 
 
 @blueprint.get(MULTIPART)
+@document_querystring(dto.PrefixQuery)
+@document_response(dto.MultipartList)
 @requires("any")
 async def list_uploads(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)
@@ -58,11 +70,15 @@ async def list_uploads(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.post(MULTIPART)
+@document_querystring(dto.ObjectQuery)
+@document_request(dto.NewMultipart)
+@document_response(dto.MultipartStarted)
+@also_errors(412)
 @requires("writer")
 async def create_upload(backend_id: str, bucket: str) -> Response:
     driver, key = target(backend_id, bucket)
     body = await read_json(CREATE_LIMIT) if request.content_length else {}
-    content_type, metadata = str(body.get("content_type") or ""), _metadata(body.get("metadata"))
+    content_type, metadata = check_content_type(body.get("content_type")), _metadata(body.get("metadata"))
     async with mutation("object.multipart.create", backend=backend_id, bucket=bucket, key=key) as detail:
         await refuse_existing(driver, bucket, key)
         upload_id = await driver.create_multipart(bucket, key, content_type=content_type, metadata=metadata)
@@ -71,6 +87,10 @@ async def create_upload(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.put(f"{MULTIPART}/parts/<int:part>")
+@document_querystring(dto.UploadQuery)
+@raw_request("application/octet-stream", "The part bytes; Content-Length is required.")
+@document_response(dto.PartView)
+@also_errors(411)
 @requires("writer")
 async def upload_part(backend_id: str, bucket: str, part: int) -> Response:
     driver, key = target(backend_id, bucket)
@@ -101,6 +121,9 @@ def _parts(body: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 @blueprint.post(f"{MULTIPART}/complete")
+@document_querystring(dto.UploadQuery)
+@document_request(dto.CompleteMultipart)
+@document_response(dto.ObjectView)
 @requires("writer")
 async def complete_upload(backend_id: str, bucket: str) -> Response:
     driver, key = target(backend_id, bucket)
@@ -115,6 +138,8 @@ async def complete_upload(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.delete(MULTIPART)
+@document_querystring(dto.UploadQuery)
+@no_content
 @requires("writer")
 async def abort_upload(backend_id: str, bucket: str) -> tuple[str, int]:
     driver, key = target(backend_id, bucket)

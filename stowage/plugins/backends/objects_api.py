@@ -7,16 +7,27 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.contracts.driver import ObjectBody
 from stowage.core.formats.s3names import check_bucket, check_key, parse_range
 from stowage.core.kernel.errors import BadRequest
+from stowage.core.openapi import also_errors, no_content, raw_response
 from stowage.core.web.authz import requires
 from stowage.core.web.objectserving import object_headers
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.quota_gate import quota_after_delete
-from stowage.plugins.backends.route_helpers import PREFIX, arg, driver_for, mutation, object_json, target
+from stowage.plugins.backends.route_helpers import (
+    PREFIX,
+    arg,
+    check_prefix,
+    driver_for,
+    mutation,
+    object_json,
+    target,
+)
 
 __all__ = ["blueprint"]
 
@@ -50,13 +61,15 @@ class _Download:
 
 
 @blueprint.get(f"{PREFIX}/<bucket>/objects")
+@document_querystring(dto.ObjectListQuery)
+@document_response(dto.ObjectList)
 @requires("any")
 async def list_objects(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)
     driver = driver_for(backend_id)
     # Absent delimiter means "/" (browse a folder); present but empty means recursive.
-    delimiter = request.args.get("delimiter", "/")
-    prefix = request.args.get("prefix", "")
+    delimiter = check_prefix("delimiter", request.args.get("delimiter", "/"))
+    prefix = check_prefix("prefix", request.args.get("prefix", ""))
     try:
         max_keys = int(request.args.get("max_keys") or 1000)
     except ValueError:
@@ -81,6 +94,10 @@ async def list_objects(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.route(OBJECT, methods=["GET", "HEAD"])
+@document_querystring(dto.DownloadQuery)
+@raw_response("*/*", 200, "The object bytes, with their stored Content-Type.")
+@raw_response("*/*", 206, "The requested byte range.")
+@also_errors(416)
 @requires("any")
 async def get_object(backend_id: str, bucket: str) -> Response:
     driver, key = target(backend_id, bucket)
@@ -106,6 +123,8 @@ async def get_object(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.get(f"{OBJECT}/info")
+@document_querystring(dto.ObjectQuery)
+@document_response(dto.ObjectView)
 @requires("any")
 async def object_info(backend_id: str, bucket: str) -> Response:
     driver, key = target(backend_id, bucket)
@@ -117,6 +136,8 @@ async def object_info(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.delete(OBJECT)
+@document_querystring(dto.ObjectQuery)
+@no_content
 @requires("writer")
 async def delete_object(backend_id: str, bucket: str) -> tuple[str, int]:
     driver, key = target(backend_id, bucket)
@@ -142,6 +163,8 @@ def _delete_keys(body: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/objects/delete")
+@document_request(dto.BulkDelete)
+@document_response(dto.BulkDeleteResult)
 @requires("writer")
 async def bulk_delete(backend_id: str, bucket: str) -> Response:
     check_bucket(bucket)

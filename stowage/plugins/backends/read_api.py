@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint
+from quart_schema import document_response
 
 from stowage.core.contracts.backends import RegisteredBackend, backend_registry
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import NotFound
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.dto import public_item
 from stowage.plugins.backends.probe_gate import probe_gate
 
@@ -27,6 +29,7 @@ def _entry(backend_id: str) -> RegisteredBackend:
 
 
 @read_backends.get("/api/backends")
+@document_response(dto.BackendList)
 @requires("any")
 async def list_backends() -> dict[str, Any]:
     entries = backend_registry(current_runtime()).all()
@@ -34,12 +37,14 @@ async def list_backends() -> dict[str, Any]:
 
 
 @read_backends.get("/api/backends/<backend_id>")
+@document_response(dto.BackendView)
 @requires("any")
 async def get_backend(backend_id: str) -> dict[str, Any]:
     return public_item(_entry(backend_id))
 
 
 @read_backends.get("/api/backends/<backend_id>/health")
+@document_response(dto.ProbeResult)
 @requires("any")
 async def backend_health(backend_id: str) -> dict[str, Any]:
     me = current_identity()

@@ -4,6 +4,7 @@ the audit trail of mutations."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +35,41 @@ def arg(name: str, *, required: bool = True) -> str:
     value = request.args.get(name, "")
     if required and not value:
         raise BadRequest(f"{name} is required")
+    return value
+
+
+_HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+def check_metadata(value: Any) -> dict[str, str]:
+    """User metadata for the upstream (OBJ-13's rules): an object of strings whose names can be
+    ``x-amz-meta-<name>`` header names and whose values are printable ASCII (S3 carries them as
+    header values); 400 ``invalid_metadata`` otherwise — the upstream request could carry nothing else."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise BadRequest("metadata must be an object of strings", code="invalid_metadata")
+    for name, text in value.items():
+        if not _HEADER_TOKEN.match(name):
+            raise BadRequest("metadata names must be non-empty header tokens", code="invalid_metadata")
+        if not all(" " <= char <= "~" for char in text):
+            raise BadRequest("metadata values must be printable ASCII", code="invalid_metadata")
+    return dict(value)
+
+
+def check_content_type(value: Any) -> str:
+    """A content type for the upstream: it becomes a request header, so CR/LF or other controls
+    would split or corrupt it; 400 ``bad_request`` unless at most 255 printable ASCII characters."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > 255 or not all(" " <= c <= "~" for c in value):
+        raise BadRequest("content_type must be at most 255 printable ASCII characters")
+    return value
+
+
+def check_prefix(name: str, value: str) -> str:
+    """A listing ``prefix``/``delimiter``: key rules on characters (no controls), so the upstream's
+    XML answer can carry it."""
+    if any((char < " " and char != "\t") or char == "\x7f" for char in value):
+        raise BadRequest(f"{name} cannot contain control characters")
     return value
 
 

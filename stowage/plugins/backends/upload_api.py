@@ -5,16 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import DataSource, document_request, document_response
 
 from stowage.core.contracts.driver import ObjectNotFound, StorageDriver
 from stowage.core.formats.s3names import check_bucket, check_key
-from stowage.core.kernel.errors import ApiError, BadRequest
+from stowage.core.kernel.errors import ApiError
+from stowage.core.openapi import also_errors
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime
+from stowage.plugins.backends import dto
 from stowage.plugins.backends.errors import install_error_handler
 from stowage.plugins.backends.formdata import read_upload_form
 from stowage.plugins.backends.quota_gate import quota_precheck, quota_record
-from stowage.plugins.backends.route_helpers import PREFIX, driver_for, mutation, object_json
+from stowage.plugins.backends.route_helpers import (
+    PREFIX,
+    check_content_type,
+    driver_for,
+    mutation,
+    object_json,
+)
 
 __all__ = ["FORM_OVERHEAD", "UPLOAD_LIMIT", "blueprint", "refuse_existing"]
 
@@ -45,6 +54,9 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 
 
 @blueprint.post(f"{PREFIX}/<bucket>/object")
+@document_request(dto.UploadForm, source=DataSource.FORM_MULTIPART)
+@document_response(dto.ObjectView, 201)
+@also_errors(412)
 @requires("writer")
 async def upload(backend_id: str, bucket: str) -> tuple[Response, int]:
     check_bucket(bucket)
@@ -52,10 +64,9 @@ async def upload(backend_id: str, bucket: str) -> tuple[Response, int]:
     form = await read_upload_form(UPLOAD_LIMIT + FORM_OVERHEAD, UPLOAD_LIMIT)
     data = bytes(form.file or b"")
     key = check_key(form.fields.get("key") or form.filename)
-    content_type = form.fields.get("content_type") or form.file_content_type or "application/octet-stream"
-    # It becomes an upstream request header: CR/LF or other controls would split or corrupt it.
-    if len(content_type) > 255 or not all(" " <= c <= "~" for c in content_type):
-        raise BadRequest("content_type must be at most 255 printable ASCII characters")
+    content_type = check_content_type(
+        form.fields.get("content_type") or form.file_content_type or "application/octet-stream"
+    )
     if_none_match = request.headers.get("If-None-Match", "").strip() == "*"
     async with mutation("object.upload", backend=backend_id, bucket=bucket, key=key) as detail:
         detail.update(size=len(data), content_type=content_type)

@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
 
 from stowage.core.contracts.audit import audit_request
 from stowage.core.contracts.backends import BACKENDS
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import BackendFailure, BadRequest, NotFound
+from stowage.core.openapi import no_content
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.quotas import dto
 from stowage.plugins.quotas.tracker import TRACKER
 
 if TYPE_CHECKING:
@@ -69,6 +72,7 @@ def _size(body: dict[str, Any], name: str) -> int:
 
 
 @blueprint.get(PATH)
+@document_response(dto.QuotaView)
 @requires("admin")
 async def get_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
@@ -76,6 +80,8 @@ async def get_quota(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.put(PATH)
+@document_request(dto.QuotaLimits)
+@document_response(dto.QuotaView)
 @requires("admin")
 async def put_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
@@ -102,6 +108,7 @@ async def put_quota(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.delete(PATH)
+@no_content
 @requires("admin")
 async def delete_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()
@@ -113,6 +120,7 @@ async def delete_quota(backend_id: str, bucket: str) -> Response:
 
 
 @blueprint.post(PATH + "/recompute")
+@document_response(dto.QuotaView)
 @requires("admin")
 async def recompute_quota(backend_id: str, bucket: str) -> Response:
     runtime = current_runtime()

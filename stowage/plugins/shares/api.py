@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.contracts.audit import audit_request
 from stowage.core.contracts.driver import DriverError
@@ -16,9 +17,11 @@ from stowage.core.contracts.shares import Share, ShareCodeTaken, share_store
 from stowage.core.formats.ids import new_ulid
 from stowage.core.formats.timefmt import parse_rfc3339
 from stowage.core.kernel.errors import BadRequest, Forbidden, InternalError, NotFound
+from stowage.core.openapi import no_content
 from stowage.core.security.passwords import hash_password
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.shares import dto
 from stowage.plugins.shares.dto import share_json
 from stowage.plugins.shares.gate import now_utc
 from stowage.plugins.shares.objects import driver_for
@@ -114,6 +117,8 @@ async def _insert(runtime: Runtime, share: Share) -> Share:
 
 
 @share_api.post("/api/shares")
+@document_request(dto.NewShare)
+@document_response(dto.ShareView, 201)
 @requires("writer")
 async def create_share() -> tuple[Response, int]:
     runtime = current_runtime()
@@ -152,6 +157,8 @@ async def create_share() -> tuple[Response, int]:
 
 
 @share_api.get("/api/shares")
+@document_querystring(dto.ShareListQuery)
+@document_response(dto.ShareList)
 @requires("any")
 async def list_shares() -> dict[str, Any]:
     """Own shares newest first; ``?scope=all`` lists everyone's (admin only)."""
@@ -166,6 +173,7 @@ async def list_shares() -> dict[str, Any]:
 
 
 @share_api.delete("/api/shares/<share_id>")
+@no_content
 @requires("writer")
 async def revoke_share(share_id: str) -> tuple[str, int]:
     """Revoke; someone else's share is a 404 unless you are an admin; revoked already ⇒ no-op."""

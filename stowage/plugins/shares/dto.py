@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 from stowage.core.contracts.driver import ObjectInfo
 from stowage.core.contracts.shares import Share
@@ -66,3 +68,79 @@ def info_json(share: Share, info: ObjectInfo) -> dict[str, Any]:
     out["preview_kind"] = preview_kind(info.content_type, share.key)
     out["raw_url"] = f"{share_path(share.code)}/raw"
     return out
+
+
+# The same shapes as types, for the published API document (issue 14): routes declare them.
+
+
+class NewShare(TypedDict):
+    """``backend`` and ``download_limit`` are accepted as aliases of ``backend_id``/``max_downloads``."""
+
+    backend_id: str
+    bucket: str
+    key: str
+    expires_at: NotRequired[str]
+    password: NotRequired[str]
+    max_downloads: NotRequired[int]
+    disposition: NotRequired[Literal["attachment", "inline"]]
+
+
+class ShareView(TypedDict):
+    """A share link as its owner sees it; empty optional fields are left out."""
+
+    id: str
+    code: str
+    url: str
+    path: str
+    backend_id: str
+    bucket: str
+    key: str
+    created_by: str
+    created_at: str
+    expires_at: NotRequired[str]
+    has_password: bool
+    max_downloads: NotRequired[int]
+    download_count: int
+    revoked: bool
+    revoked_at: NotRequired[str]
+    last_accessed_at: NotRequired[str]
+    disposition: str
+
+
+class ShareList(TypedDict):
+    shares: list[ShareView]
+
+
+class ShareListQuery(TypedDict, total=False):
+    """``scope=all`` lists every user's links (admins only)."""
+
+    scope: Literal["all", "mine"]
+
+
+class ShareInfo(TypedDict):
+    """What a recipient may know about a share and its object."""
+
+    code: str
+    name: str
+    size: int
+    content_type: NotRequired[str]
+    etag: NotRequired[str]
+    last_modified: NotRequired[str]
+    expires_at: NotRequired[str]
+    has_password: bool
+    max_downloads: NotRequired[int]
+    download_count: int
+    downloads_left: NotRequired[int]
+    disposition: str
+    preview_kind: str
+    raw_url: str
+
+
+class ShareUnlock(TypedDict):
+    password: str
+
+
+class RawQuery(TypedDict, total=False):
+    """``inline=1`` asks to show the object in the browser rather than download it."""
+
+    inline: str

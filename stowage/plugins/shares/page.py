@@ -22,6 +22,7 @@ from quart import Blueprint, Response, g, render_template
 from stowage.core.contracts.shares import Share
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import ApiError, Unauthorized
+from stowage.core.openapi import hidden
 from stowage.core.web.request_context import current_runtime, read_body
 from stowage.plugins.shares.gate import RESULTS, audit_access, open_share, rate_limit
 from stowage.plugins.shares.objects import TEXT_PREVIEW_BYTES, head, read_prefix
@@ -91,6 +92,7 @@ async def _guarded(action: str, code: str, body: Any) -> Response:
 
 
 @share_page.get("/s/<code>")
+@hidden
 async def view_share(code: str) -> Response:
     """The recipient page."""
 
@@ -117,6 +119,7 @@ async def view_share(code: str) -> Response:
 
 
 @share_page.post("/s/<code>")
+@hidden
 async def unlock_form(code: str) -> Response:
     """The password form: check it, set the unlock cookie, 303 back to the page."""
 

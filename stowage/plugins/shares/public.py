@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_request, document_response
 
 from stowage.core.contracts.shares import Share
 from stowage.core.kernel.errors import Unauthorized
+from stowage.core.openapi import also_errors, raw_response
 from stowage.core.security.passwords import verify_password
 from stowage.core.web.request_context import current_runtime, read_json
+from stowage.plugins.shares import dto
 from stowage.plugins.shares.dto import info_json
 from stowage.plugins.shares.gate import open_share, public_endpoint
 from stowage.plugins.shares.objects import head, serve_raw
@@ -40,6 +43,7 @@ async def _info_response(share: Share) -> Response:
 
 
 @public_shares.get("/s/<code>/info")
+@document_response(dto.ShareInfo)
 @public_endpoint("share.info")
 async def share_info(code: str) -> Response:
     """What the recipient is about to download; never counts a download (SHARE-6)."""
@@ -48,6 +52,8 @@ async def share_info(code: str) -> Response:
 
 
 @public_shares.post("/s/<code>/unlock")
+@document_request(dto.ShareUnlock)
+@document_response(dto.ShareInfo)
 @public_endpoint("share.unlock")
 async def share_unlock(code: str) -> Response:
     """Check ``{"password"}``; on success set the unlock cookie and return the info (SHARE-7)."""
@@ -63,6 +69,10 @@ async def share_unlock(code: str) -> Response:
 
 
 @public_shares.route("/s/<code>/raw", methods=["GET", "HEAD"])
+@document_querystring(dto.RawQuery)
+@raw_response("*/*", 200, "The object bytes (stored Content-Type); each GET counts one download.")
+@raw_response("*/*", 206, "The requested byte range.")
+@also_errors(416)
 @public_endpoint("share.access")
 async def share_raw(code: str) -> Response:
     """Stream the object; each successful GET counts one download (SHARE-8)."""

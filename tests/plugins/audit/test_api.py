@@ -99,6 +99,8 @@ async def test_paging_keeps_the_total(api) -> None:
     assert {total for _, total, _ in pages} == {6}
     ids, _, _ = await fetch(http, stowage, limit="2", offset="-5")  # negative offset: from the start
     assert ids == [5, 3]
+    ids, total, _ = await fetch(http, stowage, offset=str(10**22))  # past every row (and SQLite's ints)
+    assert ids == [] and total == 6
 
 
 async def test_limit_clamp(stowage_factory) -> None:

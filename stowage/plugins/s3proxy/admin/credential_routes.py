@@ -11,10 +11,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from quart import Blueprint, Response, has_request_context, jsonify, request
+from quart_schema import document_request, document_response
+from typing_extensions import TypedDict
 
 from stowage.core.contracts.audit import audit_request
 from stowage.core.contracts.backends import BACKENDS
@@ -23,6 +25,7 @@ from stowage.core.formats.s3names import is_bucket_name
 from stowage.core.formats.timefmt import parse_rfc3339, to_rfc3339
 from stowage.core.kernel.config import parse_listen
 from stowage.core.kernel.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from stowage.core.openapi import no_content
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.s3proxy.credentials import credential_repository
@@ -108,6 +111,48 @@ def _path_style(runtime: Runtime, backend_id: str) -> bool:
     registry = runtime.find(BACKENDS)
     entry = registry.get(backend_id) if registry is not None else None
     return bool(entry.spec.path_style) if entry is not None else True
+
+
+class CredentialView(TypedDict):
+    """A virtual S3 credential; empty optional fields are left out. ``secret_key`` only on creation."""
+
+    access_key: str
+    secret_key: NotRequired[str]
+    backend_id: str
+    buckets: list[str]
+    user_id: NotRequired[str]
+    description: NotRequired[str]
+    enabled: bool
+    expires_at: NotRequired[str]
+    created_at: str
+    created_by: NotRequired[str]
+    updated_at: str
+    updated_by: NotRequired[str]
+    endpoint_url: NotRequired[str]
+    bucket_urls: NotRequired[dict[str, str]]
+
+
+class CredentialList(TypedDict):
+    credentials: list[CredentialView]
+
+
+class NewCredential(TypedDict):
+    """``user_id`` (the owner) is honoured on the admin route only."""
+
+    backend_id: str
+    buckets: list[str]
+    description: NotRequired[str]
+    expires_at: NotRequired[str]
+    user_id: NotRequired[str]
+
+
+class CredentialPatch(TypedDict, total=False):
+    """``expires_at: ""`` clears the expiry."""
+
+    buckets: list[str]
+    description: str
+    enabled: bool
+    expires_at: str
 
 
 def credential_dto(runtime: Runtime, row: StoredCredential, secret_key: str = "") -> dict[str, Any]:
@@ -296,18 +341,24 @@ def _caller() -> str | None:
 def _blueprint(name: str, path: str, read: str, write: str, owner: Callable[[], str | None]) -> Blueprint:
     blueprint = Blueprint(name, __name__)
 
+    @document_response(CredentialList)
     @requires(read)
     async def list_credentials() -> Response:
         return await _list(owner())
 
+    @document_request(NewCredential)
+    @document_response(CredentialView, 201)
     @requires(write)
     async def create_credential() -> tuple[Response, int]:
         return await _create(owner())
 
+    @document_request(CredentialPatch)
+    @document_response(CredentialView)
     @requires(write)
     async def patch_credential(akid: str) -> Response:
         return await _patch(akid, owner())
 
+    @no_content
     @requires(write)
     async def delete_credential(akid: str) -> Response:
         return await _delete(akid, owner())

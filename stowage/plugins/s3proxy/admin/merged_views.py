@@ -13,6 +13,8 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_response
+from typing_extensions import TypedDict
 
 from stowage.core.web.authz import requires
 from stowage.core.web.request_context import current_runtime
@@ -26,6 +28,27 @@ if TYPE_CHECKING:
 __all__ = ["merged_anonymous", "merged_credentials", "views_blueprint"]
 
 _SECRET_FIELDS = frozenset({"secret_key", "secret_key_enc", "secret"})
+
+
+class SourcedCredential(TypedDict):
+    """A credential from any source (``sqlite`` or a plugin's); never carries a secret."""
+
+    access_key: str
+    source: str
+
+
+class SourcedCredentials(TypedDict):
+    credentials: list[SourcedCredential]
+
+
+class SourcedBinding(TypedDict):
+    backend_id: str
+    bucket: str
+    source: str
+
+
+class SourcedBindings(TypedDict):
+    bindings: list[SourcedBinding]
 
 
 async def _from_sources(runtime: Runtime, method: str) -> list[dict[str, Any]]:
@@ -66,11 +89,13 @@ def views_blueprint() -> Blueprint:
     blueprint = Blueprint("s3_proxy_views", __name__)
 
     @blueprint.get("/api/admin/s3-proxy/credentials")
+    @document_response(SourcedCredentials)
     @requires("admin")
     async def credentials_view() -> Response:
         return jsonify({"credentials": await merged_credentials(current_runtime())})
 
     @blueprint.get("/api/admin/s3-proxy/anonymous")
+    @document_response(SourcedBindings)
     @requires("admin")
     async def anonymous_view() -> Response:
         return jsonify({"bindings": await merged_anonymous(current_runtime())})

@@ -7,14 +7,17 @@ before answering, so the next proxy request sees it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
 from quart import Blueprint, Response, jsonify
+from quart_schema import document_request, document_response
+from typing_extensions import TypedDict
 
 from stowage.core.contracts.audit import audit_request
 from stowage.core.contracts.backends import BACKENDS
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import BadRequest, NotFound
+from stowage.core.openapi import no_content
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime, read_json
 from stowage.plugins.s3proxy.cors import validate_rules
@@ -31,6 +34,40 @@ CORS_BODY_LIMIT = 64 * 1024
 DEFAULT_BINDING_RPS = 20
 ANON_PATH = "/api/admin/s3-anonymous"
 CORS_PATH = "/api/backends/<bid>/buckets/<bucket>/cors"
+
+
+class BindingView(TypedDict):
+    """An anonymous read binding of a bucket."""
+
+    backend_id: str
+    bucket: str
+    mode: str
+    per_source_ip_rps: int
+    created_at: str
+    created_by: NotRequired[str]
+
+
+class BindingList(TypedDict):
+    bindings: list[BindingView]
+
+
+class NewBinding(TypedDict):
+    backend_id: str
+    bucket: str
+    mode: NotRequired[Literal["ReadOnly"]]
+    per_source_ip_rps: NotRequired[int]
+
+
+class CorsRule(TypedDict):
+    allowed_origins: list[str]
+    allowed_methods: list[str]
+    allowed_headers: NotRequired[list[str]]
+    expose_headers: NotRequired[list[str]]
+    max_age_seconds: NotRequired[int]
+
+
+class CorsRules(TypedDict):
+    rules: list[CorsRule]
 
 
 def binding_dto(row: StoredBinding) -> dict[str, Any]:
@@ -84,12 +121,15 @@ def policy_api_blueprints() -> list[Blueprint]:
     cors = Blueprint("s3_bucket_cors", __name__)
 
     @anonymous.get(ANON_PATH)
+    @document_response(BindingList)
     @requires("admin")
     async def list_bindings() -> Response:
         rows = await current_runtime().store.anonymous.list()
         return jsonify({"bindings": [binding_dto(row) for row in rows]})
 
     @anonymous.post(ANON_PATH)
+    @document_request(NewBinding)
+    @document_response(BindingView)
     @requires("admin")
     async def upsert_binding() -> Response:
         runtime = current_runtime()
@@ -108,6 +148,7 @@ def policy_api_blueprints() -> list[Blueprint]:
         return jsonify(binding_dto(row))
 
     @anonymous.delete(ANON_PATH + "/<bid>/<bucket>")
+    @no_content
     @requires("admin")
     async def delete_binding(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
@@ -118,6 +159,7 @@ def policy_api_blueprints() -> list[Blueprint]:
         return Response("", status=204)
 
     @cors.get(CORS_PATH)
+    @document_response(CorsRules)
     @requires("admin")
     async def get_cors(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
@@ -125,6 +167,8 @@ def policy_api_blueprints() -> list[Blueprint]:
         return jsonify({"rules": await runtime.store.cors.get(bid, bucket)})
 
     @cors.put(CORS_PATH)
+    @document_request(CorsRules)
+    @no_content
     @requires("admin")
     async def put_cors(bid: str, bucket: str) -> Response:
         runtime = current_runtime()
