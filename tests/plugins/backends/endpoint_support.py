@@ -11,55 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from stowage.core.contracts.audit import AUDIT, AuditEvent, recorder
 from stowage.core.contracts.backends import backend_registry
-from stowage.core.contracts.identity import Identity
-from stowage.hooks import hookimpl
-
-ROLE_HEADER = "X-Test-Role"
-
-
-class HeaderAuth:
-    """Signs a request in as ``u-<role>`` when it carries ``X-Test-Role``."""
-
-    @hookimpl
-    def stowage_authenticate(self, request: Any, runtime: Any) -> Identity | None:
-        role = request.headers.get(ROLE_HEADER)
-        if not role:
-            return None
-        return Identity(user_id=f"u-{role}", username=f"{role}-user", role=role)
-
-
-class AuditCapture:
-    """Collects audit events: as the recorder when no audit plugin installed one, else via export."""
-
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-        self._runtime: Any = None
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-    async def flush(self) -> None:
-        return None
-
-    @hookimpl(trylast=True)
-    def stowage_startup(self, runtime: Any) -> None:
-        self._runtime = runtime
-        if runtime.find(AUDIT) is None:
-            runtime.provide(AUDIT, self)
-
-    @hookimpl
-    def stowage_audit_export(self, events: Any, runtime: Any) -> None:
-        self.events.extend(events)
-
-    async def collected(self, action_prefix: str = "backend.") -> list[AuditEvent]:
-        """Flush the recorder in use and return the events whose action starts with the prefix."""
-        active = recorder(self._runtime)
-        if active is not self:
-            await active.flush()
-        return [e for e in self.events if e.action.startswith(action_prefix)]
-
+from stowage.testing.stand_ins import ROLE_HEADER, AuditCapture, HeaderAuth
 
 # --- an HTTP client that keeps every body it saw --------------------------------------------------
 
