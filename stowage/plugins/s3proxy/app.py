@@ -18,7 +18,6 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from stowage.core.contracts.audit import AuditRecorder, recorder
 from stowage.core.contracts.backends import BackendRegistry, backend_registry
 from stowage.core.contracts.credentials import READ_METHODS
 from stowage.plugins.s3proxy.amzheaders import api_name, check_amz_headers
@@ -70,10 +69,6 @@ class ProxyApp:
     @cached_property
     def backends(self) -> BackendRegistry:
         return backend_registry(self.runtime)
-
-    @cached_property
-    def audit(self) -> AuditRecorder:
-        return recorder(self.runtime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
