@@ -21,6 +21,7 @@ from typing import Protocol
 from stowage.core.kernel.errors import StowageError
 
 __all__ = [
+    "PROBED_FEATURES",
     "BackendSpec",
     "BucketInfo",
     "BucketNotFound",
@@ -28,16 +29,19 @@ __all__ = [
     "DeleteResult",
     "DriverError",
     "InvalidRange",
+    "LifecycleRule",
     "ListResult",
     "MultipartUpload",
     "NotSupported",
     "ObjectBody",
     "ObjectInfo",
     "ObjectNotFound",
+    "ObjectVersion",
     "PartInfo",
     "PreconditionFailed",
     "ProbeResult",
     "StorageDriver",
+    "VersionPage",
 ]
 
 
@@ -75,6 +79,11 @@ class Capabilities:
     admin_api: str = ""
     max_multipart_parts: int = 10000
     max_part_size_bytes: int = 5 * 1024**3
+
+
+PROBED_FEATURES = ("versioning", "tagging", "bucket_policy", "lifecycle")
+"""The ``Capabilities`` fields a driver narrows with ``probe_capabilities``: S3-compatible stores
+differ on them, and some (``rclone serve s3``) answer their requests as something else entirely."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,45 @@ class PartInfo:
     part_number: int
     etag: str
     size: int
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One entry of a version listing: a stored version or a delete marker."""
+
+    key: str
+    version_id: str
+    is_latest: bool
+    is_delete_marker: bool = False
+    size: int = 0
+    etag: str = ""
+    storage_class: str = ""
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """One upstream page of a version listing; pass the markers back for the next page."""
+
+    versions: Sequence[ObjectVersion]
+    is_truncated: bool
+    next_key_marker: str = ""
+    next_version_id_marker: str = ""
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """One bucket lifecycle rule in the API's terms; a day count is ``None`` when the rule has no
+    such action. ``prefix`` "" applies the rule to the whole bucket."""
+
+    id: str = ""
+    prefix: str = ""
+    enabled: bool = True
+    expiration_days: int | None = None
+    noncurrent_expire_days: int | None = None
+    abort_incomplete_days: int | None = None
+    transition_days: int | None = None
+    transition_storage_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -266,3 +314,47 @@ class StorageDriver(Protocol):
     async def get_versioning(self, bucket: str) -> bool: ...
 
     async def put_versioning(self, bucket: str, enabled: bool) -> None: ...
+
+    # what the upstream supports, versions, metadata and the remaining bucket settings
+
+    async def probe_capabilities(self, bucket: str = "") -> Capabilities:
+        """``capabilities`` with each of ``PROBED_FEATURES`` true only when the upstream answers
+        it too. Probed once per driver with read-only requests against ``bucket`` (or the first
+        bucket listed) and cached; a driver is rebuilt when its backend is edited, so an edit
+        probes again. With no bucket to probe, the probed features are false and nothing is cached.
+        Raises ``BucketNotFound`` when ``bucket`` does not exist, ``DriverError`` when the upstream
+        cannot be asked. Methods needing a probed feature raise ``NotSupported`` without it."""
+        ...
+
+    async def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage: ...
+
+    async def replace_metadata(self, bucket: str, key: str, metadata: Mapping[str, str]) -> ObjectInfo:
+        """Replace ``key``'s user metadata (a copy onto itself), keeping its bytes, content type and
+        tags; the object as stored afterwards."""
+        ...
+
+    async def get_bucket_policy(self, bucket: str) -> str:
+        """The policy document as the upstream stores it; "" when the bucket has none."""
+        ...
+
+    async def put_bucket_policy(self, bucket: str, policy: str) -> None: ...
+
+    async def delete_bucket_policy(self, bucket: str) -> None:
+        """Remove the policy; a bucket without one is not an error."""
+        ...
+
+    async def get_lifecycle(self, bucket: str) -> list[LifecycleRule]:
+        """The lifecycle rules; [] when the bucket has none."""
+        ...
+
+    async def put_lifecycle(self, bucket: str, rules: Sequence[LifecycleRule]) -> None:
+        """Replace the lifecycle rules; an empty list removes the configuration."""
+        ...

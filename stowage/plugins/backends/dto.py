@@ -30,12 +30,12 @@ def status_json(health: BackendHealth) -> dict[str, Any]:
     return out
 
 
-def public_item(entry: RegisteredBackend) -> dict[str, Any]:
-    """One entry of ``GET /api/backends``."""
+def public_item(entry: RegisteredBackend, capabilities: Capabilities | None = None) -> dict[str, Any]:
+    """One entry of ``GET /api/backends``; ``capabilities`` as probed (default: the driver's own)."""
     return {
         "id": entry.spec.id,
         "name": entry.spec.name,
-        "capabilities": capabilities_json(entry.driver.capabilities),
+        "capabilities": capabilities_json(capabilities or entry.driver.capabilities),
         **status_json(entry.health),
     }
 
@@ -363,3 +363,78 @@ class CompletedPart(TypedDict):
 
 class CompleteMultipart(TypedDict):
     parts: list[CompletedPart]
+
+
+# Bucket settings (versioning, policy, lifecycle) and object extras (tags, metadata, versions).
+
+
+class VersioningState(TypedDict):
+    """Whether the bucket keeps versions (``false`` also for suspended versioning)."""
+
+    enabled: bool
+
+
+class BucketPolicy(TypedDict):
+    """The bucket policy as the upstream stores it (JSON text), ``""`` when there is none."""
+
+    policy: str
+
+
+class LifecycleRuleView(TypedDict):
+    """One lifecycle rule: at least one day count; a transition names its storage class."""
+
+    enabled: bool
+    id: NotRequired[str]
+    prefix: NotRequired[str]
+    expiration_days: NotRequired[int]
+    noncurrent_expire_days: NotRequired[int]
+    abort_incomplete_days: NotRequired[int]
+    transition_days: NotRequired[int]
+    transition_storage_class: NotRequired[str]
+
+
+class Lifecycle(TypedDict):
+    rules: list[LifecycleRuleView]
+
+
+class KeyQuery(TypedDict):
+    key: str
+
+
+class ObjectTags(TypedDict):
+    """At most 10 tags; keys 1-128 characters, values at most 256."""
+
+    tags: dict[str, str]
+
+
+class ObjectMetadata(TypedDict):
+    """User metadata (``x-amz-meta-*``), names lower-cased."""
+
+    metadata: dict[str, str]
+
+
+class VersionListQuery(TypedDict):
+    key: str
+    key_marker: NotRequired[str]
+    version_id_marker: NotRequired[str]
+    max_keys: NotRequired[int]
+
+
+class ObjectVersionView(TypedDict):
+    key: str
+    version_id: str
+    is_latest: bool
+    is_delete_marker: NotRequired[bool]
+    size: int
+    etag: NotRequired[str]
+    storage_class: NotRequired[str]
+    last_modified: NotRequired[str]
+
+
+class VersionList(TypedDict):
+    """One page of the key's versions, newest first; pass the markers back for the next page."""
+
+    versions: list[ObjectVersionView]
+    is_truncated: bool
+    next_key_marker: NotRequired[str]
+    next_version_id_marker: NotRequired[str]

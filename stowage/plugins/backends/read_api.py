@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from quart import Blueprint
@@ -13,6 +14,7 @@ from stowage.core.kernel.errors import NotFound
 from stowage.core.web.authz import current_identity, requires
 from stowage.core.web.request_context import current_runtime
 from stowage.plugins.backends import dto
+from stowage.plugins.backends.capabilities import listed_capabilities
 from stowage.plugins.backends.dto import public_item
 from stowage.plugins.backends.probe_gate import probe_gate
 
@@ -32,15 +34,17 @@ def _entry(backend_id: str) -> RegisteredBackend:
 @document_response(dto.BackendList)
 @requires("any")
 async def list_backends() -> dict[str, Any]:
-    entries = backend_registry(current_runtime()).all()
-    return {"backends": [public_item(entry) for entry in sorted(entries, key=lambda e: e.spec.id)]}
+    entries = sorted(backend_registry(current_runtime()).all(), key=lambda e: e.spec.id)
+    capabilities = await asyncio.gather(*(listed_capabilities(entry) for entry in entries))
+    return {"backends": [public_item(e, c) for e, c in zip(entries, capabilities, strict=True)]}
 
 
 @read_backends.get("/api/backends/<backend_id>")
 @document_response(dto.BackendView)
 @requires("any")
 async def get_backend(backend_id: str) -> dict[str, Any]:
-    return public_item(_entry(backend_id))
+    entry = _entry(backend_id)
+    return public_item(entry, await listed_capabilities(entry))
 
 
 @read_backends.get("/api/backends/<backend_id>/health")

@@ -145,7 +145,8 @@ def object_info(key: str, head: Mapping[str, Any]) -> ObjectInfo:
         last_modified=head.get("LastModified"),
         storage_class=str(head.get("StorageClass") or ""),
         version_id=str(head.get("VersionId") or ""),
-        metadata=dict(head.get("Metadata") or {}),
+        # Names are case-insensitive header names; some stores (rclone) answer them capitalised.
+        metadata={str(name).lower(): str(value) for name, value in (head.get("Metadata") or {}).items()},
     )
 
 

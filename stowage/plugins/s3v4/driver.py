@@ -25,6 +25,8 @@ from stowage.core.contracts.driver import (
     PartInfo,
     ProbeResult,
 )
+from stowage.plugins.s3v4.bucket_settings import BucketSettingsOps
+from stowage.plugins.s3v4.capability_probe import CapabilityProbe
 from stowage.plugins.s3v4.client import BodyChunks, etag_text, object_info, open_client, parse_content_range
 from stowage.plugins.s3v4.errors import translate, upstream_errors
 from stowage.plugins.s3v4.upload import StreamingUploader
@@ -35,8 +37,11 @@ S3V4_CAPABILITIES = Capabilities()  # every feature on, 10000 parts of up to 5 G
 _DELETE_BATCH = 1000  # DeleteObjects accepts at most 1000 keys
 
 
-class S3V4Driver:
-    """One S3-compatible backend. Safe to share between concurrent requests."""
+class S3V4Driver(BucketSettingsOps):
+    """One S3-compatible backend. Safe to share between concurrent requests.
+
+    Versioning, tags, bucket policy and lifecycle requests wait for the upstream's answers to
+    ``CapabilityProbe`` (see ``capability_probe``) and raise ``NotSupported`` without the feature."""
 
     def __init__(self, spec: BackendSpec) -> None:
         self.spec = spec
@@ -45,6 +50,9 @@ class S3V4Driver:
         self._context: Any = None
         self._lock = asyncio.Lock()
         self._uploader = StreamingUploader(spec)
+        self._features = CapabilityProbe(
+            self.capabilities, self._uploader.fetch, self.list_buckets, time.monotonic
+        )
 
     async def _s3(self) -> Any:
         if self._client is None:
@@ -259,21 +267,25 @@ class S3V4Driver:
     # --- tags and versioning -------------------------------------------------------------------
 
     async def get_tags(self, bucket: str, key: str) -> dict[str, str]:
+        await self._features.require(bucket, "tagging")
         with upstream_errors():
             response = await (await self._s3()).get_object_tagging(Bucket=bucket, Key=key)
         return {t["Key"]: t["Value"] for t in response.get("TagSet", ())}
 
     async def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        await self._features.require(bucket, "tagging")
         tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
         with upstream_errors():
             await (await self._s3()).put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
 
     async def get_versioning(self, bucket: str) -> bool:
+        await self._features.require(bucket, "versioning")
         with upstream_errors(bucket_scope=True):
             response = await (await self._s3()).get_bucket_versioning(Bucket=bucket)
         return bool(response.get("Status") == "Enabled")
 
     async def put_versioning(self, bucket: str, enabled: bool) -> None:
+        await self._features.require(bucket, "versioning")
         status = "Enabled" if enabled else "Suspended"
         with upstream_errors(bucket_scope=True):
             await (await self._s3()).put_bucket_versioning(

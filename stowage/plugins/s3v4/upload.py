@@ -123,6 +123,31 @@ class StreamingUploader:
                 await response.read()  # drain the (empty) body so the connection is reused
                 return {name.lower(): value for name, value in response.headers.items()}
 
+    async def fetch(
+        self, bucket: str, key: str = "", query: Mapping[str, str] | None = None, *, limit: int = 4096
+    ) -> tuple[int, bytes]:
+        """A signed ``GET bucket/key?query``: the status and at most ``limit`` bytes of the body.
+
+        For the capability probe, which must see the raw answer: botocore parses whatever XML comes
+        back into the shape it expects, so an upstream that ignores a sub-resource and answers a
+        plain listing would look like an empty configuration. The rest of the body is not read (the
+        connection is dropped rather than drained)."""
+        url = self.url(bucket, key, query)
+        request = AWSRequest(method="GET", url=url, headers={})
+        if self._auth is not None:
+            self._auth.add_auth(request)
+        with upstream_errors():
+            async with self._http().get(
+                yarl.URL(url, encoded=True), headers=dict(request.headers.items())
+            ) as response:
+                body = b""
+                while len(body) < limit:  # one read returns what has arrived so far
+                    chunk = await response.content.read(limit - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                return response.status, body
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
