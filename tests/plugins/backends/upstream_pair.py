@@ -77,9 +77,7 @@ async def upstream_pair(
         "backends": [_entry("sw", seaweed.endpoint_url, "SW"), _entry("rc", rclone.endpoint_url, "RC")]
     }
     support = TestSupport()
-    clients = [
-        make_s3_client(up.endpoint_url, up.access_key, up.secret_key) for up in (seaweed, rclone)
-    ]
+    clients = [make_s3_client(up.endpoint_url, up.access_key, up.secret_key) for up in (seaweed, rclone)]
     try:
         async with (
             stowage_factory(settings, env=env, plugins=[("testsupport", support)]) as stowage,
