@@ -24,16 +24,41 @@ def _unprobed(declared: Capabilities) -> Capabilities:
     return replace(declared, versioning=False, tagging=False, bucket_policy=False, lifecycle=False)
 
 
+# The driver methods behind each probed feature's routes.
+_METHODS = {
+    "versioning": ("get_versioning", "put_versioning", "list_object_versions"),
+    "tagging": ("get_tags", "put_tags"),
+    "bucket_policy": ("get_bucket_policy", "put_bucket_policy", "delete_bucket_policy"),
+    "lifecycle": ("get_lifecycle", "put_lifecycle"),
+}
+
+
+def _implemented(driver: StorageDriver) -> Capabilities:
+    """A driver without ``probe_capabilities`` (written before probing existed): its declared
+    capabilities, each probed feature kept only when the driver has the methods its routes call."""
+    has = {
+        name: all(callable(getattr(driver, method, None)) for method in methods)
+        for name, methods in _METHODS.items()
+    }
+    declared = driver.capabilities
+    return replace(
+        declared,
+        versioning=declared.versioning and has["versioning"],
+        tagging=declared.tagging and has["tagging"],
+        bucket_policy=declared.bucket_policy and has["bucket_policy"],
+        lifecycle=declared.lifecycle and has["lifecycle"],
+    )
+
+
 async def _probed(driver: StorageDriver, bucket: str) -> Capabilities:
-    # Drivers written before probing existed declare fixed capabilities and nothing else.
     probe = getattr(driver, "probe_capabilities", None)
-    return driver.capabilities if probe is None else await probe(bucket)
+    return _implemented(driver) if probe is None else await probe(bucket)
 
 
 async def listed_capabilities(entry: RegisteredBackend) -> Capabilities:
     """What ``GET /api/backends`` shows for ``entry``; never raises."""
     if getattr(entry.driver, "probe_capabilities", None) is None:
-        return entry.driver.capabilities
+        return _implemented(entry.driver)
     if not entry.health.healthy:
         return _unprobed(entry.driver.capabilities)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_querystring, document_request, document_response
 
-from stowage.core.contracts.driver import ObjectVersion
+from stowage.core.contracts.driver import ObjectInfo, ObjectVersion, StorageDriver
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.errors import BadRequest
 from stowage.core.web.authz import requires
@@ -106,6 +106,16 @@ async def get_metadata(backend_id: str, bucket: str) -> Response:
     return jsonify({"metadata": dict(info.metadata)})
 
 
+async def _replace_metadata(
+    driver: StorageDriver, bucket: str, key: str, metadata: dict[str, str]
+) -> ObjectInfo:
+    replace = getattr(driver, "replace_metadata", None)
+    if replace is None:  # a driver from before ``replace_metadata``: its copy onto itself
+        return await driver.copy_object(bucket, key, bucket, key, metadata=metadata)
+    info: ObjectInfo = await replace(bucket, key, metadata)
+    return info
+
+
 @blueprint.put(f"{OBJECT}/metadata")
 @document_querystring(dto.KeyQuery)
 @document_request(dto.ObjectMetadata)
@@ -117,7 +127,7 @@ async def put_metadata(backend_id: str, bucket: str) -> Response:
     async with mutation("object.metadata.set", backend=backend_id, bucket=bucket, key=key) as detail:
         detail["fields"] = len(metadata)
         with refused_as("invalid_metadata"):  # e.g. over the upstream's 2 KiB metadata limit
-            info = await driver.replace_metadata(bucket, key, metadata)
+            info = await _replace_metadata(driver, bucket, key, metadata)
     return jsonify(object_json(info))
 
 

@@ -17,6 +17,7 @@ from stowage.core.contracts.driver import (
     BucketInfo,
     Capabilities,
     DeleteResult,
+    DriverError,
     InvalidRange,
     ListResult,
     MultipartUpload,
@@ -33,7 +34,9 @@ from stowage.plugins.s3v4.upload import StreamingUploader
 
 __all__ = ["S3V4_CAPABILITIES", "S3V4Driver"]
 
-S3V4_CAPABILITIES = Capabilities()  # every feature on, 10000 parts of up to 5 GiB
+# What this driver implements: every feature, 10000 parts of up to 5 GiB. ``probe_capabilities``
+# narrows versioning, tagging, bucket policy and lifecycle to what the upstream answers.
+S3V4_CAPABILITIES = Capabilities()
 _DELETE_BATCH = 1000  # DeleteObjects accepts at most 1000 keys
 
 
@@ -268,8 +271,13 @@ class S3V4Driver(BucketSettingsOps):
 
     async def get_tags(self, bucket: str, key: str) -> dict[str, str]:
         await self._features.require(bucket, "tagging")
-        with upstream_errors():
-            response = await (await self._s3()).get_object_tagging(Bucket=bucket, Key=key)
+        try:
+            with upstream_errors():
+                response = await (await self._s3()).get_object_tagging(Bucket=bucket, Key=key)
+        except DriverError as exc:
+            if exc.code == "NoSuchTagSet":  # some stores say so for an object without tags
+                return {}
+            raise
         return {t["Key"]: t["Value"] for t in response.get("TagSet", ())}
 
     async def put_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:

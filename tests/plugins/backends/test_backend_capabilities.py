@@ -6,11 +6,15 @@ from __future__ import annotations
 import time
 import uuid
 
+import aiohttp
 import pytest
 
 from stowage.core.contracts.backends import backend_registry
+from stowage.core.contracts.driver import BackendSpec, Capabilities, ProbeResult
+from stowage.hooks import hookimpl
 from stowage.testing.fixtures_s3 import make_s3_client
 from tests.plugins.backends.endpoint_support import backend_body, closed_port_url, started
+from tests.plugins.backends.support import Api, TestSupport
 from tests.plugins.backends.upstream_pair import upstream_pair
 
 PROBED = ("versioning", "tagging", "bucket_policy", "lifecycle")
@@ -110,3 +114,50 @@ async def test_probe_runs_once_per_driver(pair) -> None:
     first = await driver.probe_capabilities(bucket)
     assert first.versioning and first.tagging and first.bucket_policy and first.lifecycle
     assert await driver.probe_capabilities() is first and await driver.probe_capabilities("other") is first
+
+
+class _OlderDriver:
+    """A plugin driver from before probing: all features declared, only tag methods written."""
+
+    capabilities = Capabilities()
+
+    def __init__(self, spec: BackendSpec) -> None:
+        self.spec = spec
+
+    async def close(self) -> None:
+        return None
+
+    async def probe(self, timeout: float = 5.0) -> ProbeResult:
+        return ProbeResult(True, 0.0)
+
+    async def get_tags(self, bucket: str, key: str) -> dict[str, str]:
+        return {"from": "older"}
+
+    async def put_tags(self, bucket: str, key: str, tags: dict[str, str]) -> None:
+        return None
+
+
+class _OlderPlugin:
+    @hookimpl
+    def stowage_storage_driver(self, backend):
+        return _OlderDriver(backend) if backend.type == "older" else None
+
+
+async def test_a_driver_without_probing_advertises_only_what_it_implements(stowage_factory) -> None:
+    yaml = {"backends": [{"id": "old", "type": "older", "endpoint": "memory://"}]}
+    plugins = [("older", _OlderPlugin()), ("testsupport", TestSupport())]
+    async with stowage_factory(yaml, plugins=plugins) as stowage, aiohttp.ClientSession() as http:
+        api = Api(stowage, http, plugins[1][1])
+        status, one = await api.call("GET", "/api/backends/old", "readonly")
+        assert status == 200
+        assert _probed(one["capabilities"]) == {
+            "versioning": False,
+            "tagging": True,
+            "bucket_policy": False,
+            "lifecycle": False,
+        }
+        status, body = await api.call("GET", "/api/backends/old/buckets/b/object/tags?key=k")
+        assert (status, body) == (200, {"tags": {"from": "older"}})
+        for path in ("versioning", "policy", "lifecycle", "object/versions?key=k"):
+            status, error = await api.call("GET", f"/api/backends/old/buckets/b/{path}")
+            assert (status, error["error"]["code"]) == (501, "not_supported"), path
