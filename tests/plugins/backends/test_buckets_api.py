@@ -12,7 +12,7 @@ async def test_create_list_delete_bucket(api, rclone_upstream) -> None:
     status, body = await api.call("GET", "/api/backends/main/buckets", "readonly")
     assert status == 200
     entry = next(b for b in body["buckets"] if b["name"] == name)
-    assert entry["size_tracked"] is False and "created_at" in entry
+    assert entry["size_tracked"] is True and "created_at" in entry  # tracked unless switched off
     status, _ = await api.call("DELETE", f"/api/backends/main/buckets/{name}")
     assert status == 204
     _, body = await api.call("GET", "/api/backends/main/buckets")
