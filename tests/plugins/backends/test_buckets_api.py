@@ -36,7 +36,8 @@ async def test_bucket_list_is_cached_for_two_seconds(api, rclone_upstream, boto3
     client.create_bucket(Bucket=name)
     try:
         _, second = await api.call("GET", "/api/backends/main/buckets")
-        assert second == first  # served from the cache
+        # Served from the cache (names only: size fields may appear as background counts finish).
+        assert [b["name"] for b in second["buckets"]] == [b["name"] for b in first["buckets"]]
         _, other = await api.call("GET", "/api/backends/other/buckets")
         assert name in [b["name"] for b in other["buckets"]]  # per backend
     finally:
