@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ async def test_prefix_size_counts_caches_and_coalesces(start, s3_bucket, upstrea
 
 
 async def test_deleting_a_bucket_forgets_its_size(start, upstream) -> None:
-    name = "sizes-gone-" + str(int(time.time() * 1000))[-8:]
+    name = f"sizes-gone-{uuid.uuid4().hex[:12]}"
     async with start(quotas={"scan_interval": "-1s"}) as api:
         assert (await api.call("POST", "/api/backends/main/buckets", json={"name": name}))[0] == 201
         assert (
