@@ -4,7 +4,8 @@ A store plugin (the built-in ``stowage.plugins.sqlite``) answers the ``stowage_s
 object implementing :class:`Store`. The Runtime opens it, collects every plugin's
 :class:`MigrationSet` from ``stowage_migrations`` and applies them. Features use the store through
 one typed repository per area (``store.users``, ``store.sessions``, ``store.audit``, ``store.shares``,
-``store.credentials``, ``store.backends``, ``store.anonymous``, ``store.cors``, ``store.quotas``),
+``store.credentials``, ``store.backends``, ``store.anonymous``, ``store.cors``, ``store.quotas``,
+``store.size_tracking``, ``store.sealed``),
 each a Protocol declared next to the records it returns. Their signatures carry only our own
 records and plain values, never an engine's types, so another engine (PostgreSQL) implements the
 same :class:`Store`; plugins with their own tables use ``store.db`` (a :class:`Database`).
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
     from stowage.core.contracts.credentials import AnonymousRepository, CorsRepository, CredentialRepository
     from stowage.core.contracts.endpoints import EndpointRepository
     from stowage.core.contracts.quotas import QuotaRepository
+    from stowage.core.contracts.sealed import SealedDataRepository
     from stowage.core.contracts.shares import ShareStore
+    from stowage.core.contracts.sizes import SizeTrackingRepository
 
 __all__ = [
     "CORE_PLUGIN",
@@ -317,4 +320,14 @@ class Store(Protocol):
     @property
     def quotas(self) -> QuotaRepository:
         """Configured bucket caps (``stowage.core.contracts.quotas``)."""
+        ...
+
+    @property
+    def size_tracking(self) -> SizeTrackingRepository:
+        """Per-bucket size-tracking switches (``stowage.core.contracts.sizes``)."""
+        ...
+
+    @property
+    def sealed(self) -> SealedDataRepository:
+        """Every value sealed with the root key, for ``rotate-key`` (``stowage.core.contracts.sealed``)."""
         ...

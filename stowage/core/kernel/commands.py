@@ -1,4 +1,4 @@
-"""The core ``stowage`` subcommands: serve, backup, migrate, config check, plugins."""
+"""The core ``stowage`` subcommands: serve, backup, migrate, config check, plugins, rotate-key."""
 
 from __future__ import annotations
 
@@ -127,6 +127,18 @@ def _quickstart_args(parser: argparse.ArgumentParser) -> None:
     quickstart.add_arguments(parser)
 
 
+def _rotate_key_args(parser: argparse.ArgumentParser) -> None:
+    from stowage.core.tooling import rotate_key
+
+    rotate_key.add_arguments(parser)
+
+
+async def _rotate_key(args: argparse.Namespace, ctx: CliContext) -> int:
+    from stowage.core.tooling import rotate_key
+
+    return await rotate_key.run(args, ctx)
+
+
 async def _quickstart(args: argparse.Namespace, ctx: CliContext) -> int:
     from stowage.core.tooling import quickstart
 
@@ -139,6 +151,7 @@ CORE_COMMANDS: list[Command] = [
     Command("migrate", "apply pending migrations, or show them with --status", _migrate_args, _migrate),
     Command("config", "validate settings and print the effective values", _config_args, _config),
     Command("plugins", "list loaded plugins: name, origin, version, hooks", _no_args, _plugins),
+    Command("rotate-key", "re-seal every sealed secret under a new root key", _rotate_key_args, _rotate_key),
     Command(
         "quickstart",
         "run Stowage on a fresh data folder with an embedded S3 upstream",

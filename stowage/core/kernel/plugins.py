@@ -44,6 +44,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("quotas", "stowage.plugins.quotas"),
     ("shares", "stowage.plugins.shares"),
     ("s3proxy", "stowage.plugins.s3proxy"),
+    ("overview", "stowage.plugins.overview"),
 )
 
 #: Built-ins that cannot be disabled (the store plugin is essential for its own driver).

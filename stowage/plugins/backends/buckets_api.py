@@ -1,4 +1,4 @@
-"""Bucket routes: list (cached 2 s per backend), create, delete."""
+"""Bucket routes: list (cached 2 s per backend, with sizes when known), create, delete."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from quart import Blueprint, Response, jsonify
 from quart_schema import document_request, document_response
 
 from stowage.core.contracts.driver import BucketInfo
+from stowage.core.contracts.sizes import SizeService, size_service
 from stowage.core.formats.s3names import check_bucket, check_bucket_name
 from stowage.core.formats.timefmt import to_rfc3339
 from stowage.core.kernel.services import ServiceKey
@@ -52,11 +53,16 @@ def bucket_cache() -> BucketListCache:
     return current_runtime().memo(_BUCKET_CACHE, BucketListCache)
 
 
-def _bucket_json(bucket: BucketInfo) -> dict[str, Any]:
+def _bucket_json(bucket: BucketInfo, backend_id: str, sizes: SizeService | None) -> dict[str, Any]:
     out: dict[str, Any] = {"name": bucket.name}
     if bucket.created_at is not None:
         out["created_at"] = to_rfc3339(bucket.created_at)
-    out["size_tracked"] = False  # bucket sizes are not tracked yet; the size fields arrive with that feature
+    out["size_tracked"] = sizes is not None and sizes.tracked(backend_id, bucket.name)
+    known = sizes.size(backend_id, bucket.name) if sizes is not None else None
+    if known is not None:  # from size tracking, or the quota tracker's usage
+        out.update(
+            size_bytes=known.bytes, object_count=known.objects, computed_at=to_rfc3339(known.computed_at)
+        )
     return out
 
 
@@ -69,7 +75,9 @@ async def list_buckets(backend_id: str) -> Response:
     if buckets is None:
         buckets = await driver.list_buckets()
         bucket_cache().put(backend_id, buckets)
-    return jsonify({"buckets": [_bucket_json(b) for b in sorted(buckets, key=lambda b: b.name)]})
+    sizes = size_service(current_runtime())
+    ordered = sorted(buckets, key=lambda b: b.name)
+    return jsonify({"buckets": [_bucket_json(b, backend_id, sizes) for b in ordered]})
 
 
 @blueprint.post(PREFIX)
@@ -98,4 +106,7 @@ async def delete_bucket(backend_id: str, bucket: str) -> tuple[str, int]:
     async with mutation("bucket.delete", backend=backend_id, bucket=bucket):
         await driver.delete_bucket(bucket)
     bucket_cache().forget(backend_id)
+    sizes = size_service(current_runtime())
+    if sizes is not None:
+        sizes.forget(backend_id, bucket)
     return "", 204

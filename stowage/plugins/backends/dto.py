@@ -221,9 +221,14 @@ class BackendHealthList(TypedDict):
 
 
 class BucketView(TypedDict):
+    """A bucket; the size fields appear once its size is known (size tracking or its quota)."""
+
     name: str
     created_at: NotRequired[str]
     size_tracked: bool
+    size_bytes: NotRequired[int]
+    object_count: NotRequired[int]
+    computed_at: NotRequired[str]
 
 
 class BucketList(TypedDict):

@@ -1,6 +1,6 @@
 """``QuotaTracker``: the quota service — limits, in-memory usage, scans and soft-cap audit rows.
 
-Usage per bucket lives in memory: filled by full recursive listings (pages of 1000)
+Usage per bucket lives in memory: filled by full recursive listings (``scanning.count_objects``)
 at start-up and every ``quotas.scan_interval``, bumped by uploads and lowered by deletes through
 ``record``. A bucket never scanned since start-up is scanned synchronously on its first
 ``check`` (10 s); when that scan fails the write is allowed (fail-open) with a warning.
@@ -21,6 +21,7 @@ from stowage.core.contracts.audit import AuditEvent, recorder
 from stowage.core.contracts.backends import BACKENDS, backend_registry
 from stowage.core.contracts.quotas import QuotaExceededError, QuotaLimits, Usage
 from stowage.core.kernel.services import ServiceKey
+from stowage.plugins.quotas.scanning import SCAN_PAGE, count_objects
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
@@ -29,7 +30,6 @@ __all__ = ["SCAN_PAGE", "SYNC_SCAN_TIMEOUT", "TRACKER", "QuotaTracker", "as_limi
 
 log = logging.getLogger("stowage.quotas")
 
-SCAN_PAGE = 1000
 SYNC_SCAN_TIMEOUT = 10.0
 DEFAULT_INTERVAL = 30 * 60.0
 Key = tuple[str, str]
@@ -123,6 +123,10 @@ class QuotaTracker:
             self._usage.pop(key, None)  # the next check rescans (fail-open if that fails too)
             log.warning("quota rescan after delete failed", extra={"bucket": bucket, "error": repr(exc)})
 
+    def tracked_keys(self) -> list[Key]:
+        """The ``(backend_id, bucket)`` pairs whose usage is known."""
+        return list(self._usage)
+
     def forget(self, backend_id: str, bucket: str) -> None:
         """Drop a bucket's usage (e.g. after the bucket was deleted)."""
         self._usage.pop((backend_id, bucket), None)
@@ -146,15 +150,7 @@ class QuotaTracker:
 
     async def _scan(self, backend_id: str, bucket: str) -> Usage:
         driver = backend_registry(self._runtime).driver(backend_id)
-        total = count = 0
-        token = ""
-        while True:
-            page = await driver.list_objects(bucket, delimiter="", token=token, max_keys=SCAN_PAGE)
-            total += sum(obj.size for obj in page.objects)
-            count += len(page.objects)
-            if not page.is_truncated or not page.next_token:
-                break
-            token = page.next_token
+        total, count = await count_objects(driver, bucket)
         return Usage(total, count, datetime.fromtimestamp(self._runtime.clock(), UTC))
 
     async def scan_all(self) -> None:

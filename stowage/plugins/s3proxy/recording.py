@@ -1,4 +1,5 @@
-"""``RequestRecorder``: what the proxy remembers of a finished request — metrics, log line, audit event.
+"""``RequestRecorder``: what the proxy remembers of a finished request — metrics, the overview's
+traffic tap, log line, audit event.
 
 The responder calls :meth:`RequestRecorder.record` exactly once per request, before the client can
 see the response end; ``audit.durability: sync`` additionally makes it wait for
@@ -13,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from stowage.core.contracts.audit import AuditEvent, drops_without_looking, recorder
+from stowage.core.contracts.overview import RequestRecord, traffic_tap
 
 if TYPE_CHECKING:
     from stowage.core.kernel.runtime import Runtime
@@ -55,6 +57,21 @@ class RequestRecorder:
             bytes_in=req.bytes_in,
             bytes_out=req.bytes_out,
         )
+        tap = traffic_tap(self.runtime)
+        if tap is not None:  # the admin overview's per-bucket, hourly and error figures
+            tap.observe(
+                RequestRecord(
+                    listener="s3",
+                    method=req.method,
+                    path=req.scope.get("path", ""),
+                    status=status,
+                    backend=req.backend_id,
+                    bucket=req.bucket if req.backend_id else "",
+                    bytes_in=req.bytes_in,
+                    bytes_out=req.bytes_out,
+                    user_id=req.credential.user_id if req.credential is not None else "",
+                )
+            )
         if status >= 400 and log.isEnabledFor(logging.INFO):
             path = _REDACT.sub(
                 r"\1REDACTED", req.scope.get("path", "") + "?" + req.raw_query.decode("latin-1")

@@ -11,7 +11,9 @@ from stowage.core.contracts.audit import AuditRepository
 from stowage.core.contracts.credentials import AnonymousRepository, CorsRepository, CredentialRepository
 from stowage.core.contracts.endpoints import EndpointRepository
 from stowage.core.contracts.quotas import QuotaRepository
+from stowage.core.contracts.sealed import SealedDataRepository
 from stowage.core.contracts.shares import ShareStore
+from stowage.core.contracts.sizes import SizeTrackingRepository
 from stowage.core.contracts.store import AppliedMigration, Database, MigrationSet, MigrationStatus, StoreError
 from stowage.plugins.sqlite import backup as _backup
 from stowage.plugins.sqlite import integrity, migration_runner
@@ -22,8 +24,10 @@ from stowage.plugins.sqlite.connection import READER_POOL_SIZE, SqliteDatabase, 
 from stowage.plugins.sqlite.cors import SqliteCors
 from stowage.plugins.sqlite.credentials import SqliteCredentials
 from stowage.plugins.sqlite.quotas import SqliteQuotas
+from stowage.plugins.sqlite.sealed import SqliteSealed
 from stowage.plugins.sqlite.sessions import SqliteSessions
 from stowage.plugins.sqlite.shares import SqliteShares
+from stowage.plugins.sqlite.size_tracking import SqliteSizeTracking
 from stowage.plugins.sqlite.users import SqliteUsers
 
 __all__ = ["SqliteStore"]
@@ -51,6 +55,8 @@ class SqliteStore:
         self.anonymous: AnonymousRepository = SqliteAnonymous(self)
         self.cors: CorsRepository = SqliteCors(self)
         self.quotas: QuotaRepository = SqliteQuotas(self)
+        self.size_tracking: SizeTrackingRepository = SqliteSizeTracking(self)
+        self.sealed: SealedDataRepository = SqliteSealed(self)
 
     def __repr__(self) -> str:
         state = "open" if self._db is not None else "closed"
